@@ -1,0 +1,143 @@
+"""Fixtures in the flaskr style: app, client, runner, auth, plus users and links.
+
+Every test gets a fresh database: a new SQLite file by default; with TEST_DATABASE_URL
+set (CI's PostgreSQL run) the tables are created once and emptied after each test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+
+from tests.support import factories
+from webapp import create_app
+from webapp.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+_pg_schema_ready = False
+
+
+def make_test_config(tmp_path, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": secrets.token_hex(16),
+        "WTF_CSRF_ENABLED": False,
+        "WEBAPP_SANDBOX": False,
+        "CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY": "EMB_test" + secrets.token_hex(6),
+        "CRONOFY_SCHEDULER_EMBED_SECRET": "ESK_test" + secrets.token_hex(20),
+        "CRONOFY_CLIENT_SECRET": "CRN_test" + secrets.token_hex(20),
+        # Tests hash many passwords; the production cost is checked in test_passwords.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SSE_POLL_INTERVAL": 0.01,
+    }
+    if TEST_DATABASE_URL:
+        config["SQLALCHEMY_DATABASE_URI"] = TEST_DATABASE_URL
+    else:
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    config.update(overrides)
+    return config
+
+
+def prepare_database(app: Flask) -> None:
+    global _pg_schema_ready
+    with app.app_context():
+        if TEST_DATABASE_URL:
+            if not _pg_schema_ready:
+                db.drop_all()
+                db.create_all()
+                _pg_schema_ready = True
+        else:
+            db.create_all()
+
+
+def empty_database(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        if TEST_DATABASE_URL:
+            names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_factory(tmp_path) -> Iterator:
+    """Build an app with extra config (e.g. CSRF on, sandbox on); the database is shared."""
+    made: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        app = create_app(make_test_config(tmp_path, **overrides))
+        prepare_database(app)
+        made.append(app)
+        return app
+
+    yield build
+    if made:
+        empty_database(made[0])
+        for extra in made[1:]:
+            with extra.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory) -> Flask:
+    return app_factory()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str = "admin@example.com", password: str = factories.PASSWORD):
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def admin(app: Flask):
+    with app.app_context():
+        return factories.make_user(email="admin@example.com", role="admin", name="Ada Admin")
+
+
+@pytest.fixture
+def staff(app: Flask):
+    with app.app_context():
+        return factories.make_user(email="staff@example.com", role="staff", name="Sam Staff")
+
+
+@pytest.fixture
+def admin_client(client: FlaskClient, admin, auth: AuthActions) -> FlaskClient:
+    response = auth.login("admin@example.com")
+    assert response.status_code in (302, 303), response.data[:500]
+    return client
+
+
+@pytest.fixture
+def staff_client(client: FlaskClient, staff, auth: AuthActions) -> FlaskClient:
+    response = auth.login("staff@example.com")
+    assert response.status_code in (302, 303), response.data[:500]
+    return client

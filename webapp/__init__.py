@@ -1,0 +1,65 @@
+"""The Public Links dashboard: create_app() reads as the table of contents."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. No migrations, no network: those belong to the CLI and gunicorn hooks."""
+    instance_path = (
+        (test_config or {}).get("INSTANCE_PATH")
+        or os.environ.get("WEBAPP_INSTANCE_PATH")
+        or str(ROOT / "instance")
+    )
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+
+    from webapp import config
+
+    config.load_config(app, test_config)
+
+    from webapp import database, errors, health, models, proxies, security, templating
+    from webapp.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    assert models.__all__  # the tables are registered with the metadata before migrations
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    proxies.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    from webapp import cli
+    from webapp.api import bp as api_bp
+    from webapp.auth.views import bp as auth_bp
+    from webapp.links.views import bp as links_bp
+    from webapp.live.views import bp as live_bp
+    from webapp.sandbox.views import bp as sandbox_bp
+    from webapp.tracking.views import bp as tracking_bp
+    from webapp.webhooks.views import bp as webhooks_bp
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(links_bp)
+    app.register_blueprint(tracking_bp)
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(live_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(sandbox_bp)
+    cli.init_app(app)
+    return app

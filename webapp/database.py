@@ -1,0 +1,68 @@
+"""Database engine set-up and the write-transaction helper every service uses.
+
+SQLite under several gunicorn workers (DESIGN §5): WAL, a busy timeout, foreign keys and
+synchronous=NORMAL on every connection; write transactions open with BEGIN IMMEDIATE,
+because a deferred read-then-write transaction fails at once with "database is locked"
+under concurrent writers, whatever the busy timeout. Reads keep plain deferred BEGINs so
+that the live streams never hold the write lock.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from webapp.extensions import db
+
+_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run the block as one write transaction: committed on success, rolled back on error.
+
+    Any transaction the request already had open (reads) is ended first, so that the
+    write transaction is the one that starts here, with SQLite's write lock taken up front.
+    """
+    if db.session.in_transaction():
+        db.session.commit()
+    token = _immediate.set(True)
+    try:
+        db.session.connection()  # starts the transaction now, as IMMEDIATE on SQLite
+    finally:
+        _immediate.reset(token)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -1,0 +1,8 @@
+from flask import Blueprint
+
+bp = Blueprint("live", __name__)
+
+
+@bp.get("/")
+def index():
+    return "index"

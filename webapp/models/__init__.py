@@ -1,0 +1,36 @@
+"""The tables, one module per feature; import them from here."""
+
+from webapp.models.bookings import (
+    DELIVERY_APPLIED,
+    DELIVERY_FAILED,
+    DELIVERY_PENDING,
+    DELIVERY_STALE,
+    Delivery,
+    RefusedDelivery,
+    SchedulingRequest,
+)
+from webapp.models.links import UTM_KEYS, PublicLink, TrackedLink, Visit
+from webapp.models.types import UTCDateTime, utcnow
+from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
+
+__all__ = [
+    "DELIVERY_APPLIED",
+    "DELIVERY_FAILED",
+    "DELIVERY_PENDING",
+    "DELIVERY_STALE",
+    "ROLES",
+    "ROLE_ADMIN",
+    "ROLE_STAFF",
+    "UTM_KEYS",
+    "ApiToken",
+    "Delivery",
+    "FailedSignIn",
+    "PublicLink",
+    "RefusedDelivery",
+    "SchedulingRequest",
+    "TrackedLink",
+    "UTCDateTime",
+    "User",
+    "Visit",
+    "utcnow",
+]

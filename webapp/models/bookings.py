@@ -1,0 +1,93 @@
+"""What Cronofy tells us: every authentic delivery, and the Scheduling Requests they build."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.links import PublicLink, TrackedLink
+from webapp.models.types import UTCDateTime, utcnow
+
+DELIVERY_PENDING = "pending"
+DELIVERY_APPLIED = "applied"
+DELIVERY_STALE = "stale"  # authentic, recorded, but older than the state already applied
+DELIVERY_FAILED = "failed"
+
+
+class Delivery(db.Model):
+    """One authentic hit on the receiver, stored before it is acknowledged.
+
+    Its id is the cursor of the live feed.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_status_id", "status", "id"),
+        Index("ix_deliveries_srq_triggered", "scheduling_request_id", "triggered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    body_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    type: Mapped[str | None] = mapped_column(String(200))
+    triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheduling_request_id: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=DELIVERY_PENDING)
+    error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RefusedDelivery(db.Model):
+    """A receiver hit that was refused. The body is never stored: it is not authentic."""
+
+    __tablename__ = "refused_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    client_address: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class SchedulingRequest(db.Model):
+    __tablename__ = "scheduling_requests"
+    __table_args__ = (
+        Index("ix_scheduling_requests_updated", "updated_at", "id"),
+        Index("ix_scheduling_requests_status_updated", "status", "updated_at", "id"),
+        Index("ix_scheduling_requests_tracked_link", "tracked_link_id"),
+        Index("ix_scheduling_requests_correlation_id", "correlation_id"),
+        Index("ix_scheduling_requests_public_link_updated", "public_link_id", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheduling_request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    tracked_link_id: Mapped[int | None] = mapped_column(ForeignKey("tracked_links.id"))
+    # Denormalised from the tracked link so the live table filters without joins.
+    public_link_id: Mapped[int | None] = mapped_column(ForeignKey("public_links.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(200))
+    last_triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    summary: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    duration_minutes: Mapped[int | None] = mapped_column()
+    slot_selection: Mapped[str | None] = mapped_column(String(50))
+    dashboard_url: Mapped[str | None] = mapped_column(String(2000))
+    recipient_operations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    captured_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    utm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    event_start: Mapped[str | None] = mapped_column(String(100))  # shown if a payload has one
+    event_end: Mapped[str | None] = mapped_column(String(100))
+    # Lower-cased invitee names/emails, summary and correlation ID, for the free-text search.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    notification_count: Mapped[int] = mapped_column(default=0)
+    last_delivery_id: Mapped[int | None] = mapped_column()
+    first_notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tracked_link: Mapped[TrackedLink | None] = relationship()
+    public_link: Mapped[PublicLink | None] = relationship()

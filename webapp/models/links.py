@@ -1,0 +1,77 @@
+"""Public Links (Cronofy booking pages), tracked links and their visits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.types import UTCDateTime, utcnow
+from webapp.models.users import User
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+class PublicLink(db.Model):
+    __tablename__ = "public_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User | None] = relationship()
+
+
+class TrackedLink(db.Model):
+    __tablename__ = "tracked_links"
+    __table_args__ = (
+        Index("ix_tracked_links_created_by_created", "created_by_id", "created_at"),
+        Index("ix_tracked_links_public_link_created", "public_link_id", "created_at"),
+        Index("ix_tracked_links_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_link_id: Mapped[int] = mapped_column(ForeignKey("public_links.id"))
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
+    correlation_id: Mapped[str] = mapped_column(String(128), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    utm_source: Mapped[str | None] = mapped_column(String(128))
+    utm_medium: Mapped[str | None] = mapped_column(String(128))
+    utm_campaign: Mapped[str | None] = mapped_column(String(128))
+    utm_term: Mapped[str | None] = mapped_column(String(128))
+    utm_content: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When off, a click after the invitee has booked goes to the booking's view_url.
+    allow_repeat_bookings: Mapped[bool] = mapped_column(default=False)
+    # Denormalised from the latest Scheduling Request, so the redirect stays one lookup.
+    booking_view_url: Mapped[str | None] = mapped_column(String(2000))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    public_link: Mapped[PublicLink] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def utm(self) -> dict[str, str]:
+        return {key: value for key in UTM_KEYS if (value := getattr(self, key))}
+
+
+class Visit(db.Model):
+    """One request to /l/<slug>. Only human visits mint a token and count as clicks."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_tracked_link_at", "tracked_link_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracked_link_id: Mapped[int] = mapped_column(ForeignKey("tracked_links.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    jti: Mapped[str | None] = mapped_column(String(64))
+    agent_class: Mapped[str] = mapped_column(String(16))  # human | bot | preview | head
+    outcome: Mapped[str] = mapped_column(String(16))  # redirect | booked | refused
