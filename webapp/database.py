@@ -53,7 +53,7 @@ def write_transaction() -> Iterator[None]:
     Any transaction the request already had open (reads) is ended first, so that the
     write transaction is the one that starts here, with SQLite's write lock taken up front.
     """
-    if db.session.in_transaction():
+    if db.session().in_transaction():  # scoped_session does not proxy in_transaction
         db.session.commit()
     token = _immediate.set(True)
     try:

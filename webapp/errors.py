@@ -60,12 +60,14 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         status = error.code or 500
         if wants_json():
-            response = json_error(status, error.description or error.name)
-            return response
-        response = make_response(
-            render_template("error.html", code=status, title=error.name, message=error.description),
-            status,
-        )
+            response = make_response(*json_error(status, error.description or error.name))
+        else:
+            response = make_response(
+                render_template(
+                    "error.html", code=status, title=error.name, message=error.description
+                ),
+                status,
+            )
         for name, value in error.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value

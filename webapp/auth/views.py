@@ -1,23 +1,140 @@
-from flask import Blueprint
+"""First-run setup, sign-in and sign-out. The users and tokens pages register on `bp` too."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+
+from webapp.auth import service, signin
+from webapp.auth.access import public
+from webapp.models import User
 
 bp = Blueprint("auth", __name__)
 
+NEXT_MAX_LENGTH = 2000
+
+
+def safe_next(target: str | None) -> str | None:
+    """The target when it is a path on this site ("/links?x=1"), else None.
+
+    Refuses anything a browser could read as another origin: "//host", "/\\host" (browsers
+    treat a backslash as a slash), control characters (browsers drop tabs and newlines, so
+    "/\\t/host" becomes "//host"), and any scheme ("javascript:", "https:").
+    """
+    if not target or len(target) > NEXT_MAX_LENGTH:
+        return None
+    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def start_session(user: User) -> None:
+    """Sign the user in on a fresh session that lasts PERMANENT_SESSION_LIFETIME idle."""
+    # A new session on sign-in: nothing set before (by anyone) carries over into it.
+    session.clear()
+    login_user(user, remember=False, fresh=True)
+    session.permanent = True
+
+
+def _after_sign_in() -> str:
+    return safe_next(request.values.get("next")) or url_for("live.index")
+
+
+def throttled_response(retry_after: int):  # type: ignore[no-untyped-def]
+    minutes = max(1, math.ceil(retry_after / 60))
+    response = make_response(
+        render_template("auth/throttled.html", minutes=minutes, seconds=retry_after), 429
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+@public
+def setup():  # type: ignore[no-untyped-def]
+    """Create the first admin; gone (404) for good once any account exists."""
+    if service.has_users():
+        abort(404)
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/setup.html", values={}, errors={}, next_url=next_url)
+    form = request.form
+    values = {"email": form.get("email", ""), "name": form.get("name", "")}
+    try:
+        user = service.create_first_admin(
+            values["email"],
+            values["name"],
+            form.get("password", ""),
+            form.get("password_confirm", ""),
+        )
+    except service.SetupClosed:
+        abort(404)
+    except service.ValidationError as error:
+        return render_template(
+            "auth/setup.html", values=values, errors=error.fields, next_url=next_url
+        ), 422
+    start_session(user)
+    flash(f"Welcome, {user.display_name}. Your admin account is ready.", "success")
+    return redirect(_after_sign_in())
+
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
-    return "login"
+@public
+def login():  # type: ignore[no-untyped-def]
+    next_url = safe_next(request.values.get("next"))
+    if not service.has_users():
+        return redirect(url_for("auth.setup", next=next_url))
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(_after_sign_in())
+        return render_template("auth/login.html", email="", errors={}, next_url=next_url)
+
+    email = request.form.get("email", "")
+    try:
+        user = signin.sign_in(email, request.form.get("password", ""), request.remote_addr)
+    except signin.Throttled as error:
+        return throttled_response(error.retry_after)
+    except service.ValidationError as error:
+        errors = error.fields
+    except signin.InvalidCredentials as error:
+        errors = {"form": error.message}
+    else:
+        start_session(user)
+        return redirect(_after_sign_in())
+    return render_template(
+        "auth/login.html", email=email.strip(), errors=errors, next_url=next_url
+    ), 422
 
 
 @bp.post("/logout")
-def logout():
-    return "logout"
+@public
+def logout():  # type: ignore[no-untyped-def]
+    """End the session (CSRF-protected like every POST) and go back to the sign-in page."""
+    was_signed_in = current_user.is_authenticated
+    logout_user()
+    session.clear()
+    if was_signed_in:
+        flash("You have signed out.", "success")
+    return redirect(url_for("auth.login"))
 
 
-@bp.get("/users")
-def users():
-    return "users"
-
-
-@bp.get("/tokens")
-def tokens():
-    return "tokens"
+# The users and tokens pages register their routes on bp when imported.
+from webapp.auth import account_views, users_views  # noqa: E402, F401

@@ -1,0 +1,49 @@
+"""gunicorn settings for the dashboard: `gunicorn -c gunicorn.conf.py "webapp:create_app()"`.
+
+Why these settings:
+- worker_class "gthread": every open dashboard holds one Server-Sent Events stream, and a
+  stream holds a thread for as long as it is open. Threads are cheap; a sync worker would be
+  blocked by a single open dashboard.
+- threads: the number of simultaneous requests (open dashboards + everything else) a worker
+  serves. Raise it with GUNICORN_THREADS if many staff keep the dashboard open.
+- on_starting: brings the database to the current schema (Flask-Migrate) and applies any
+  delivery that was stored but not applied when the server last stopped, once, in the master
+  process before the workers fork; create_app() itself never does either.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", str(min(4, 2 * (os.cpu_count() or 1)))))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
+# gthread workers heartbeat from their main loop, so a long SSE stream does not trip this.
+timeout = 60
+graceful_timeout = 10
+keepalive = 5
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+# Clients behind a proxy: pass TRUSTED_PROXIES to the app instead of trusting every peer.
+forwarded_allow_ips = "127.0.0.1"
+
+
+def on_starting(server) -> None:  # type: ignore[no-untyped-def]
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        try:
+            from webapp.webhooks.ingest import apply_pending
+        except ImportError:  # pragma: no cover - the receiver is not installed yet
+            apply_pending = None
+        if apply_pending is not None:
+            applied = apply_pending(older_than_seconds=0)
+            if applied:
+                server.log.info("applied %d delivery(ies) left pending by the last run", applied)
+        db.engine.dispose()  # no connection may cross the fork into the workers

@@ -1,0 +1,81 @@
+"""Pages about one's own account: API tokens and changing one's password."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.auth import api_tokens, service, signin
+from webapp.auth.views import bp, start_session, throttled_response
+
+
+def _render_tokens(
+    new_token: str | None = None,
+    new_token_name: str = "",
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    response = make_response(
+        render_template(
+            "auth/tokens.html",
+            tokens=api_tokens.tokens_of(current_user.id),
+            new_token=new_token,
+            new_token_name=new_token_name,
+            values=values or {},
+            errors=errors or {},
+        ),
+        status,
+    )
+    # The page may carry a token's only plain copy: keep it out of every cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/tokens")
+def tokens():  # type: ignore[no-untyped-def]
+    return _render_tokens()
+
+
+@bp.post("/tokens")
+def token_create():  # type: ignore[no-untyped-def]
+    """Create a token and show it on this response only; it is never shown again."""
+    name = request.form.get("name", "")
+    try:
+        token = api_tokens.create_token(current_user.id, name)
+    except service.ValidationError as error:
+        return _render_tokens(values={"name": name}, errors=error.fields, status=422)
+    return _render_tokens(new_token=token, new_token_name=name.strip() or api_tokens.DEFAULT_NAME)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def token_revoke(token_id: int):  # type: ignore[no-untyped-def]
+    try:
+        row = api_tokens.revoke_token(current_user.id, token_id)
+    except service.NotFound:
+        abort(404)
+    flash(f"Token “{row.name}” ({row.prefix}…) is revoked and no longer works.", "success")
+    return redirect(url_for("auth.tokens"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def account_password():  # type: ignore[no-untyped-def]
+    """Change one's own password; every other session of the account ends."""
+    if request.method == "GET":
+        return render_template("auth/account_password.html", errors={})
+    form = request.form
+    try:
+        user = signin.change_own_password(
+            current_user.id,
+            form.get("current_password", ""),
+            form.get("new_password", ""),
+            form.get("new_password_confirm", ""),
+            request.remote_addr,
+        )
+    except signin.Throttled as error:
+        return throttled_response(error.retry_after)
+    except service.ValidationError as error:
+        return render_template("auth/account_password.html", errors=error.fields), 422
+    start_session(user)  # this session carries on; the others carry the old version
+    flash("Your password is changed. Other sessions of your account have ended.", "success")
+    return redirect(url_for("live.index"))

@@ -1,0 +1,236 @@
+"""Staff accounts: the use cases behind the setup page, the users page and the CLI.
+
+Each function that writes is one use case in one `write_transaction()`. They raise the
+small errors below; the pages turn them into field errors or flashes, the CLI into a
+message and a non-zero exit. Sign-in and password changes live in `webapp.auth.signin`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from webapp.auth import passwords
+from webapp.database import write_transaction
+from webapp.extensions import db
+from webapp.models import ROLE_ADMIN, ROLE_STAFF, ROLES, User
+
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 200
+# Deliberately loose: one @, nothing blank, no spaces. The real check is the person
+# receiving mail there; this only catches typing slips.
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*$")
+USERS_PAGE_SIZE = 100
+
+
+class AuthError(Exception):
+    """Base of the account errors; `message` is fit to show to the person who acted."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(AuthError):
+    """Input refused; `fields` maps each form field name to what is wrong with it."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {problem}" for name, problem in fields.items()))
+        self.fields = fields
+
+
+class SetupClosed(AuthError):
+    """The first-run setup was asked for after an account already exists."""
+
+
+class NotFound(AuthError):
+    """No such user (or token) for this person."""
+
+
+class Refused(AuthError):
+    """The change would break a rule (e.g. leave no active admin)."""
+
+
+def normalise_email(raw: str | None) -> str:
+    return (raw or "").strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    if not email:
+        return "Enter an email address."
+    if len(email) > EMAIL_MAX_LENGTH:
+        return f"Use at most {EMAIL_MAX_LENGTH} characters."
+    if not EMAIL_PATTERN.match(email) or email.endswith("."):
+        return "Enter an email address like name@example.com."
+    return None
+
+
+def has_users() -> bool:
+    """True once any account exists (the first-run setup is then closed for good)."""
+    return db.session.execute(select(User.id).limit(1)).first() is not None
+
+
+def active_admin_exists() -> bool:
+    query = select(User.id).where(User.role == ROLE_ADMIN, User.active.is_(True)).limit(1)
+    return db.session.execute(query).first() is not None
+
+
+def find_user_by_email(email: str | None) -> User | None:
+    address = normalise_email(email)
+    if not address:
+        return None
+    return db.session.execute(select(User).where(User.email == address)).scalar_one_or_none()
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    return user
+
+
+def users_page(after_email: str | None = None) -> tuple[list[User], str | None]:
+    """One page of users by email, and the email to continue after (None on the last page)."""
+    query = select(User).order_by(User.email).limit(USERS_PAGE_SIZE + 1)
+    if after_email:
+        query = query.where(User.email > after_email)
+    rows = list(db.session.execute(query).scalars())
+    if len(rows) > USERS_PAGE_SIZE:
+        return rows[:USERS_PAGE_SIZE], rows[USERS_PAGE_SIZE - 1].email
+    return rows, None
+
+
+def count_users() -> int:
+    return int(db.session.execute(select(func.count(User.id))).scalar_one())
+
+
+def check_new_password(
+    password: str, confirm: str | None, field: str = "password"
+) -> dict[str, str]:
+    """Field errors for a new password (and its confirmation when one was asked for)."""
+    problem = passwords.password_problem(password)
+    if problem:
+        return {field: problem}
+    if confirm is not None and confirm != password:
+        return {f"{field}_confirm": "The two passwords are not the same."}
+    return {}
+
+
+def _checked_account(
+    email: str, name: str, role: str, password: str, confirm: str | None
+) -> tuple[str, str]:
+    address = normalise_email(email)
+    clean_name = (name or "").strip()
+    errors: dict[str, str] = {}
+    problem = email_problem(address)
+    if problem:
+        errors["email"] = problem
+    if len(clean_name) > NAME_MAX_LENGTH:
+        errors["name"] = f"Use at most {NAME_MAX_LENGTH} characters."
+    if role not in ROLES:
+        errors["role"] = "Choose admin or staff."
+    errors.update(check_new_password(password, confirm))
+    if errors:
+        raise ValidationError(errors)
+    return address, clean_name
+
+
+def _lock_users_table() -> None:
+    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock so two
+    # simultaneous first-run setups cannot both see an empty table.
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _insert_user(address: str, name: str, role: str, password_hash: str) -> int:
+    if find_user_by_email(address) is not None:
+        raise ValidationError({"email": "A user with this email already exists."})
+    user = User(email=address, name=name, role=role, password_hash=password_hash)
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # another request added the same email just now
+        raise ValidationError({"email": "A user with this email already exists."}) from exc
+    return user.id
+
+
+def create_first_admin(email: str, name: str, password: str, password_confirm: str) -> User:
+    """Create the first account, an admin; SetupClosed once any account exists."""
+    if has_users():
+        raise SetupClosed("This app is already set up. Sign in instead.")
+    address, clean_name = _checked_account(email, name, ROLE_ADMIN, password, password_confirm)
+    password_hash = passwords.hash_password(password)  # slow: outside the write lock
+    with write_transaction():
+        _lock_users_table()
+        if has_users():
+            raise SetupClosed("This app is already set up. Sign in instead.")
+        user_id = _insert_user(address, clean_name, ROLE_ADMIN, password_hash)
+    return get_user(user_id)
+
+
+def create_user(
+    email: str, name: str, role: str, password: str, password_confirm: str | None = None
+) -> User:
+    """Add an account with its first password (an admin's invitation, or the CLI)."""
+    address, clean_name = _checked_account(email, name, role, password, password_confirm)
+    password_hash = passwords.hash_password(password)
+    with write_transaction():
+        user_id = _insert_user(address, clean_name, role, password_hash)
+    return get_user(user_id)
+
+
+def _other_active_admins(user_id: int) -> list[int]:
+    # FOR UPDATE (PostgreSQL) makes two admins demoting each other at once take turns, so
+    # the second sees the first's change; SQLite's BEGIN IMMEDIATE does the same.
+    ids = db.session.execute(
+        select(User.id).where(User.role == ROLE_ADMIN, User.active.is_(True)).with_for_update()
+    ).scalars()
+    return [other for other in ids if other != user_id]
+
+
+def change_role(actor_id: int, user_id: int, role: str) -> User:
+    """Make the user an admin or staff; the last active admin cannot stop being one."""
+    if role not in ROLES:
+        raise ValidationError({"role": "Choose admin or staff."})
+    with write_transaction():
+        user = get_user(user_id)
+        demoting = user.role == ROLE_ADMIN and role == ROLE_STAFF and user.active
+        if demoting and not _other_active_admins(user.id):
+            raise Refused(
+                f"{user.email} is the only active admin; make someone else an admin first."
+            )
+        user.role = role
+    return get_user(user_id)
+
+
+def set_active(actor_id: int, user_id: int, active: bool) -> User:
+    """Deactivate (ending the user's sessions and API tokens at once) or reactivate."""
+    with write_transaction():
+        user = get_user(user_id)
+        if not active and user.active:
+            if user.id == actor_id:
+                raise Refused("You cannot deactivate your own account.")
+            if user.role == ROLE_ADMIN and not _other_active_admins(user.id):
+                raise Refused(
+                    f"{user.email} is the only active admin; make someone else an admin first."
+                )
+            user.active = False
+            user.session_version += 1
+        elif active:
+            user.active = True
+    return get_user(user_id)
+
+
+def set_password(user_id: int, password: str, password_confirm: str | None = None) -> User:
+    """Give the user a new password; every session they have ends at once."""
+    errors = check_new_password(password, password_confirm)
+    if errors:
+        raise ValidationError(errors)
+    password_hash = passwords.hash_password(password)
+    with write_transaction():
+        user = get_user(user_id)
+        user.password_hash = password_hash
+        user.session_version += 1
+    return get_user(user_id)

@@ -1,0 +1,102 @@
+"""Checking a password someone types: sign-in and changing one's own password.
+
+Both consult the failed sign-in throttle BEFORE hashing anything, so a throttled guess
+costs no hash, and both count a wrong password as a failure for the account and address.
+"""
+
+from __future__ import annotations
+
+from webapp.auth import passwords, throttle
+from webapp.auth.service import (
+    AuthError,
+    ValidationError,
+    check_new_password,
+    find_user_by_email,
+    get_user,
+    normalise_email,
+)
+from webapp.database import write_transaction
+from webapp.models import User
+
+# The same words whatever went wrong, so the page never tells who has an account.
+GENERIC_SIGN_IN_ERROR = "Email or password is incorrect."
+
+
+class InvalidCredentials(AuthError):
+    """Wrong email, wrong password or a deactivated account (deliberately not told apart)."""
+
+
+class Throttled(AuthError):
+    """Too many recent failures; `retry_after` is how many seconds to wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed sign-ins. Wait a while, then try again.")
+        self.retry_after = retry_after
+
+
+def sign_in(email: str, password: str, remote_addr: str | None) -> User:
+    """The active user these credentials belong to, or InvalidCredentials / Throttled.
+
+    A success forgets the account's earlier failures and upgrades a hash made with an
+    older method than the configured one.
+    """
+    address = normalise_email(email)
+    errors = {}
+    if not address:
+        errors["email"] = "Enter your email address."
+    if not password:
+        errors["password"] = "Enter your password."
+    if errors:
+        raise ValidationError(errors)
+
+    keys = throttle.keys_for(address, remote_addr)
+    wait = throttle.retry_after(keys)
+    if wait is not None:
+        raise Throttled(wait)
+
+    user = find_user_by_email(address)
+    matches = passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not matches or not user.active:
+        throttle.record_failure(keys)
+        raise InvalidCredentials(GENERIC_SIGN_IN_ERROR)
+
+    user_id = user.id
+    new_hash = (
+        passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
+    )
+    with write_transaction():
+        throttle.forget_account(address)
+        if new_hash is not None:
+            get_user(user_id).password_hash = new_hash
+    return get_user(user_id)
+
+
+def change_own_password(
+    user_id: int, current: str, new: str, confirm: str, remote_addr: str | None
+) -> User:
+    """Replace the user's password after checking the current one.
+
+    Every other session of the user ends (session_version goes up); the caller signs the
+    current session in again with the returned user.
+    """
+    user = get_user(user_id)
+    keys = throttle.keys_for(user.email, remote_addr)
+    wait = throttle.retry_after(keys)
+    if wait is not None:
+        raise Throttled(wait)
+
+    errors = check_new_password(new, confirm, field="new_password")
+    if not current:
+        errors["current_password"] = "Enter your current password."
+    elif not passwords.verify_password(user.password_hash, current):
+        throttle.record_failure(keys)
+        errors = {"current_password": "This is not your current password."}
+    if errors:
+        raise ValidationError(errors)
+
+    new_hash = passwords.hash_password(new)
+    with write_transaction():
+        user = get_user(user_id)
+        user.password_hash = new_hash
+        user.session_version += 1
+    return get_user(user_id)
