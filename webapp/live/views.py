@@ -1,8 +1,139 @@
-from flask import Blueprint
+"""The dashboard home (the live Scheduling Requests table), its stream, export and detail."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.live.detail import RequestNotFound, http_url, load_detail
+from webapp.live.export import csv_lines
+from webapp.live.queries import (
+    PAGE_SIZE,
+    PageFilters,
+    fetch_page,
+    public_link_choices,
+    row_select,
+    status_choices,
+)
+from webapp.live.rows import rows_from_results, tracked_link_path
+from webapp.live.stream import (
+    StreamSettings,
+    event_stream,
+    parse_cursor,
+    resume_cursor,
+    start_cursor,
+)
+from webapp.models import PublicLink, SchedulingRequest, TrackedLink, utcnow
+from webapp.pagination import InvalidCursor
 
 bp = Blueprint("live", __name__)
 
 
+def _exists(model: type) -> bool:
+    return db.session.execute(select(model.id).limit(1)).first() is not None  # type: ignore[attr-defined]
+
+
+def _first_run_state() -> dict[str, bool] | None:
+    """Which setup steps are done, while the install has no Scheduling Request at all."""
+    if _exists(SchedulingRequest):
+        return None
+    return {"public_link": _exists(PublicLink), "tracked_link": _exists(TrackedLink)}
+
+
 @bp.get("/")
-def index():
-    return "index"
+def index():  # type: ignore[no-untyped-def]
+    filters = PageFilters.from_args(request.args)
+    for name, value in filters.ignored.items():
+        flash(f"Ignored the filter {name}={value!r}: it is not a valid value.", "warning")
+    resolved = filters.resolve(current_user.id)
+    cursor = request.args.get("cursor") or None
+    # Taken before the rows are read: a change in between is sent again, never missed.
+    feed_cursor = start_cursor()
+    try:
+        results, next_cursor = fetch_page(row_select(resolved), cursor, PAGE_SIZE)
+    except InvalidCursor:
+        flash("That page link is not valid; showing the newest requests instead.", "warning")
+        cursor = None
+        results, next_cursor = fetch_page(row_select(resolved), None, PAGE_SIZE)
+    rows = rows_from_results(results)
+    args = filters.query_args()
+    return render_template(
+        "live/index.html",
+        rows=rows,
+        filters=filters,
+        cursor=cursor,
+        next_url=url_for("live.index", **args, cursor=next_cursor) if next_cursor else None,
+        first_url=url_for("live.index", **args) if cursor else None,
+        stream_url=url_for("live.stream", **args),
+        export_url=url_for("live.export", **args),
+        feed_cursor=feed_cursor,
+        statuses=status_choices(filters.status),
+        public_links=public_link_choices(),
+        setup=_first_run_state() if not rows and not cursor and not filters.active else None,
+    )
+
+
+@bp.get("/live/stream")
+def stream():  # type: ignore[no-untyped-def]
+    filters = PageFilters.from_args(request.args)
+    # Plain values only: the generator outlives this request's database session.
+    user_id, session_version = current_user.id, current_user.session_version
+    cursor = resume_cursor(
+        parse_cursor(request.headers.get("Last-Event-ID"), request.args.get("cursor"))
+    )
+    generator = event_stream(
+        filters.resolve(user_id),
+        cursor,
+        StreamSettings.from_config(current_app.config),
+        user_id=user_id,
+        session_version=session_version,
+    )
+    return Response(
+        stream_with_context(generator),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@bp.get("/requests/export.csv")
+def export():  # type: ignore[no-untyped-def]
+    filters = PageFilters.from_args(request.args).resolve(current_user.id)
+    filename = f"scheduling-requests-{utcnow():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        stream_with_context(csv_lines(filters)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/requests/<scheduling_request_id>")
+def request_detail(scheduling_request_id: str):  # type: ignore[no-untyped-def]
+    try:
+        detail = load_detail(scheduling_request_id)
+    except RequestNotFound:
+        abort(404, "No Scheduling Request has that id.")
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    tracked_link = detail.tracked_link
+    return render_template(
+        "live/detail.html",
+        detail=detail,
+        sr=detail.request,
+        http_url=http_url,
+        tracked_link_url=tracked_link_path(tracked_link.id) if tracked_link else None,
+        short_url=f"{base}/l/{tracked_link.slug}" if tracked_link else None,
+    )

@@ -1,0 +1,115 @@
+"""API: Scheduling Requests, read-only (the receiver is what writes them).
+
+The list filters through the same query module as the dashboard, so both always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import request
+
+from webapp.api import ApiError, bp, list_response, page_limit
+from webapp.live.detail import RequestNotFound, get_request, notifications_for
+from webapp.live.queries import RequestFilters, fetch_page, request_select
+from webapp.models import SchedulingRequest
+from webapp.pagination import InvalidCursor
+from webapp.templating import iso_utc
+
+
+def _iso(value: datetime | None) -> str | None:
+    return iso_utc(value) if value is not None else None
+
+
+def serialize(item: SchedulingRequest) -> dict[str, Any]:
+    """The documented shape of a Scheduling Request (DESIGN §3), nothing more."""
+    return {
+        "scheduling_request_id": item.scheduling_request_id,
+        "status": item.status,
+        "correlation_id": item.correlation_id,
+        "tracked_link_id": item.tracked_link_id,
+        "public_link_id": item.public_link_id,
+        "summary": item.summary,
+        "recipients": item.recipients or [],
+        "duration_minutes": item.duration_minutes,
+        "slot_selection": item.slot_selection,
+        "dashboard_url": item.dashboard_url,
+        "captured_data": item.captured_data or {},
+        "utm": item.utm or {},
+        "notification_count": item.notification_count,
+        "first_notified_at": _iso(item.first_notified_at),
+        "updated_at": _iso(item.updated_at),
+    }
+
+
+def parse_filters(args: Mapping[str, str]) -> RequestFilters:
+    """The list's filters from the query string; ApiError 422 naming every bad field."""
+    errors: dict[str, str] = {}
+    public_link_id: int | None = None
+    raw_link = args.get("public_link_id")
+    if raw_link is not None:
+        if raw_link.isdigit():
+            public_link_id = int(raw_link)
+        else:
+            errors["public_link_id"] = "a whole number (a Public Link id)"
+    updated_since: datetime | None = None
+    raw_since = args.get("updated_since")
+    if raw_since is not None:
+        try:
+            updated_since = datetime.fromisoformat(raw_since.strip())
+        except ValueError:
+            errors["updated_since"] = "an ISO-8601 time with a timezone, e.g. 2025-01-19T16:14:11Z"
+        else:
+            if updated_since.tzinfo is None:
+                errors["updated_since"] = "the time needs a timezone, e.g. a trailing Z for UTC"
+                updated_since = None
+    correlation_id = args.get("correlation_id")
+    if correlation_id is not None and not correlation_id:
+        errors["correlation_id"] = "must not be empty"
+    status = args.get("status")
+    if status is not None and not status:
+        errors["status"] = "must not be empty"
+    if errors:
+        raise ApiError(422, "Invalid query.", errors)
+    return RequestFilters(
+        status=status,
+        public_link_id=public_link_id,
+        correlation_id=correlation_id,
+        updated_since=updated_since,
+    )
+
+
+@bp.get("/scheduling-requests")
+def list_scheduling_requests():  # type: ignore[no-untyped-def]
+    filters = parse_filters(request.args)
+    limit = page_limit()
+    try:
+        rows, next_cursor = fetch_page(request_select(filters), request.args.get("cursor"), limit)
+    except InvalidCursor:
+        raise ApiError(
+            422, "Invalid query.", {"cursor": "not a cursor from this API; use next_cursor"}
+        ) from None
+    return list_response([serialize(row[0]) for row in rows], next_cursor)
+
+
+@bp.get("/scheduling-requests/<scheduling_request_id>")
+def get_scheduling_request(scheduling_request_id: str):  # type: ignore[no-untyped-def]
+    try:
+        found = get_request(scheduling_request_id)
+    except RequestNotFound:
+        raise ApiError(404, "No Scheduling Request has that id.") from None
+    body = serialize(found)
+    body["notifications"] = [
+        {
+            "type": note.delivery.type,
+            "triggered_at": _iso(note.delivery.triggered_at),
+            "received_at": _iso(note.delivery.received_at),
+            "status": note.delivery.status,
+            "error": note.delivery.error,
+            "payload": note.payload,
+        }
+        for note in notifications_for(scheduling_request_id)
+    ]
+    return body

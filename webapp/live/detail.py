@@ -1,0 +1,113 @@
+"""Everything the detail page (and the API's detail) shows about one Scheduling Request."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Delivery, PublicLink, SchedulingRequest, TrackedLink, User, Visit
+
+VISITS_SHOWN = 50
+
+
+class RequestNotFound(LookupError):
+    """No Scheduling Request has that id."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One delivery in a Scheduling Request's timeline."""
+
+    delivery: Delivery
+    payload: Any  # the parsed JSON, or None when the body is not JSON
+    pretty: str  # pretty-printed JSON, or the body decoded with replacement characters
+
+
+@dataclass(frozen=True)
+class RequestDetail:
+    request: SchedulingRequest
+    public_link: PublicLink | None
+    owner: User | None
+    tracked_link: TrackedLink | None
+    visits: list[Visit]
+    notifications: list[Notification]
+
+
+def http_url(value: Any) -> str | None:
+    """The value if it is an absolute http(s) URL (safe as an href), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return value.strip()
+    return None
+
+
+def decode_payload(body: bytes | None) -> tuple[Any, str]:
+    """(parsed JSON or None, text to show): pretty JSON, or the raw body made readable."""
+    raw = body or b""
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None, raw.decode("utf-8", errors="replace")
+    return parsed, json.dumps(parsed, indent=2, ensure_ascii=False)
+
+
+def notifications_for(scheduling_request_id: str) -> list[Notification]:
+    """Every delivery for the request, by triggered_at (unknown last) then arrival."""
+    deliveries = db.session.execute(
+        select(Delivery)
+        .where(Delivery.scheduling_request_id == scheduling_request_id)
+        .order_by(Delivery.triggered_at.is_(None), Delivery.triggered_at, Delivery.id)
+    ).scalars()
+    result = []
+    for delivery in deliveries:
+        parsed, pretty = decode_payload(delivery.body)
+        result.append(Notification(delivery, parsed, pretty))
+    return result
+
+
+def get_request(scheduling_request_id: str) -> SchedulingRequest:
+    """The Scheduling Request, or RequestNotFound."""
+    request = db.session.execute(
+        select(SchedulingRequest).where(
+            SchedulingRequest.scheduling_request_id == scheduling_request_id
+        )
+    ).scalar_one_or_none()
+    if request is None:
+        raise RequestNotFound(scheduling_request_id)
+    return request
+
+
+def load_detail(scheduling_request_id: str) -> RequestDetail:
+    """The request with its links, latest visits and full timeline; RequestNotFound."""
+    request = get_request(scheduling_request_id)
+    tracked_link = request.tracked_link
+    visits: list[Visit] = []
+    if tracked_link is not None:
+        visits = list(
+            db.session.execute(
+                select(Visit)
+                .where(Visit.tracked_link_id == tracked_link.id)
+                .order_by(Visit.at.desc(), Visit.id.desc())
+                .limit(VISITS_SHOWN)
+            ).scalars()
+        )
+    public_link = request.public_link or (tracked_link.public_link if tracked_link else None)
+    owner = db.session.get(User, request.owner_id) if request.owner_id else None
+    return RequestDetail(
+        request=request,
+        public_link=public_link,
+        owner=owner,
+        tracked_link=tracked_link,
+        visits=visits,
+        notifications=notifications_for(scheduling_request_id),
+    )

@@ -1,0 +1,187 @@
+"""The live table's Server-Sent Events stream: poll the Delivery feed, send changed rows.
+
+Wire format as CTFd writes it: an initial `retry:` and `: ping` comment, a comment
+keep-alive at least every SSE_HEARTBEAT seconds, multi-line data split over `data:` lines,
+and an end after SSE_MAX_DURATION so that the browser reconnects (with Last-Event-ID) and
+no worker thread is held for ever. The generator takes its clock and sleep as arguments so
+tests drive it with `next()` and a fake clock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import has_app_context
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.live.feed import DEFAULT_GRACE, FeedCursor
+from webapp.live.queries import RequestFilters, matching_ids
+from webapp.live.rows import load_rows, render_row
+from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest, User, utcnow
+
+BATCH = 500
+RETRY_MILLISECONDS = 1000  # a stream ending at SSE_MAX_DURATION resumes at once
+# A delivery still pending after this long is stuck, not in flight: the page's starting
+# cursor does not wait for it (the stream would skip it after its grace period anyway).
+IN_FLIGHT = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    poll_interval: float
+    heartbeat: float
+    max_duration: float
+    grace: float = DEFAULT_GRACE
+
+    @classmethod
+    def from_config(cls, config: dict) -> StreamSettings:  # type: ignore[type-arg]
+        return cls(
+            poll_interval=float(config["SSE_POLL_INTERVAL"]),
+            heartbeat=float(config["SSE_HEARTBEAT"]),
+            max_duration=float(config["SSE_MAX_DURATION"]),
+            grace=float(config.get("SSE_GAP_GRACE", DEFAULT_GRACE)),
+        )
+
+
+def sse_message(data: str = "", event: str | None = None, event_id: int | None = None) -> str:
+    """One SSE message; every line of `data` gets its own `data:` prefix."""
+    lines = []
+    if event:
+        lines.append(f"event: {event}")
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    return "\n".join(lines) + "\n\n"
+
+
+def sse_comment(text: str) -> str:
+    return f": {text}\n\n"
+
+
+def start_cursor() -> int:
+    """A feed position for a page being rendered now: every delivery <= it is handled.
+
+    The highest delivery id, held back below any delivery still in flight (pending and
+    recent), so that the page's first stream connection misses nothing between render
+    and connect.
+    """
+    highest = _highest_delivery_id()
+    in_flight = db.session.execute(
+        select(func.min(Delivery.id)).where(
+            Delivery.status == DELIVERY_PENDING, Delivery.received_at >= utcnow() - IN_FLIGHT
+        )
+    ).scalar()
+    return highest if in_flight is None else min(highest, in_flight - 1)
+
+
+def _highest_delivery_id() -> int:
+    return db.session.execute(select(func.max(Delivery.id))).scalar() or 0
+
+
+def resume_cursor(requested: int | None) -> int:
+    """Where a stream starts: the client's cursor, or now when it has none.
+
+    A cursor beyond the newest delivery (a database restored from backup, an edited URL)
+    would wait for ids that may never come, so it also starts from now.
+    """
+    if requested is None or requested > _highest_delivery_id():
+        return start_cursor()
+    return requested
+
+
+def parse_cursor(*candidates: str | None) -> int | None:
+    """The first candidate that is a whole number >= 0 (Last-Event-ID, then ?cursor=)."""
+    for value in candidates:
+        if value is not None and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
+def _poll(feed: FeedCursor, filters: RequestFilters, now: float) -> list[str]:
+    """One look at the feed: the messages to send, oldest change first."""
+    handled = db.session.execute(
+        select(Delivery.id, SchedulingRequest.id)
+        .outerjoin(
+            SchedulingRequest,
+            SchedulingRequest.scheduling_request_id == Delivery.scheduling_request_id,
+        )
+        .where(Delivery.id > feed.low, Delivery.status != DELIVERY_PENDING)
+        .order_by(Delivery.id)
+        .limit(BATCH)
+    ).all()
+    request_of = {delivery_id: request_id for delivery_id, request_id in handled}
+    fresh = feed.observe(request_of, now)
+    request_ids = list(dict.fromkeys(request_of[d] for d in fresh if request_of[d] is not None))
+    before = feed.low
+    after = feed.advance(now)
+
+    rows = load_rows(request_ids)
+    matching = matching_ids(filters, [row.id for row in rows])
+    messages = []
+    for position, row in enumerate(rows):
+        payload = {
+            "id": row.scheduling_request_id,
+            "html": render_row(row),
+            "matches": row.id in matching,
+        }
+        # Only once the whole batch is out is `after` a safe place to resume from.
+        last = position == len(rows) - 1
+        messages.append(sse_message(json.dumps(payload), "row", after if last else before))
+    if after != before and not rows:
+        messages.append(sse_message(str(after), "cursor", after))
+    return messages
+
+
+def _still_signed_in(user_id: int, session_version: int) -> bool:
+    row = db.session.execute(
+        select(User.active, User.session_version).where(User.id == user_id)
+    ).first()
+    return row is not None and row.active and row.session_version == session_version
+
+
+def event_stream(
+    filters: RequestFilters,
+    cursor: int,
+    settings: StreamSettings,
+    *,
+    user_id: int | None = None,
+    session_version: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[str]:
+    """SSE text chunks for the changes after `cursor` that the filters' viewer may see.
+
+    Must run inside an app context (and a request context, for url_for). It holds no ORM
+    object across polls and ends the database transaction after each one, so new commits
+    become visible and the pooled connection goes back to the pool between polls. When the
+    user is signed out or deactivated (checked every heartbeat) the stream ends.
+    """
+    feed = FeedCursor(cursor, settings.grace)
+    started = last_sent = clock()
+    yield f"retry: {RETRY_MILLISECONDS}\n" + sse_comment("ping")
+    try:
+        while clock() - started < settings.max_duration:
+            try:
+                messages = _poll(feed, filters, clock())
+            finally:
+                db.session.remove()
+            for message in messages:
+                yield message
+                last_sent = clock()
+            if clock() - last_sent >= settings.heartbeat:
+                if user_id is not None and session_version is not None:
+                    allowed = _still_signed_in(user_id, session_version)
+                    db.session.remove()
+                    if not allowed:
+                        return
+                yield sse_comment("keep-alive")
+                last_sent = clock()
+            sleep(settings.poll_interval)
+    finally:
+        if has_app_context():  # not when a forgotten generator is garbage-collected
+            db.session.remove()
