@@ -10,6 +10,7 @@ from webapp.models.bookings import (
     SchedulingRequest,
 )
 from webapp.models.links import UTM_KEYS, PublicLink, TrackedLink, Visit
+from webapp.models.sandbox import SandboxBooking, SandboxClaim, SandboxOutbox
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
 
@@ -27,6 +28,9 @@ __all__ = [
     "FailedSignIn",
     "PublicLink",
     "RefusedDelivery",
+    "SandboxBooking",
+    "SandboxClaim",
+    "SandboxOutbox",
     "SchedulingRequest",
     "TrackedLink",
     "UTCDateTime",

@@ -1,0 +1,98 @@
+"""The simulated Cronofy (DESIGN §6): accepted claim tokens, bookings and the outbox.
+
+These tables only fill while WEBAPP_SANDBOX is on; the rest of the app never reads them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.models.types import UTCDateTime, utcnow
+
+SANDBOX_TIME_CHOSEN = "time_chosen"
+SANDBOX_RESCHEDULED = "rescheduled"
+SANDBOX_DECLINED = "declined"
+
+
+class SandboxBooking(db.Model):
+    """One booking made on a sandbox booking page; its notifications go through the outbox."""
+
+    __tablename__ = "sandbox_bookings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheduling_request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # The invitee's unguessable handle on their booking (the confirmation page URL).
+    confirmation_token: Mapped[str] = mapped_column(String(64), unique=True)
+    code: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(500))
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    utm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    slot_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone_number: Mapped[str] = mapped_column(String(64), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32), default=SANDBOX_TIME_CHOSEN)
+    # The triggered_at of the latest notification; the next one is always later, so the
+    # receiver can order them even when they arrive out of order.
+    last_triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def captured_data(self) -> dict[str, str]:
+        answers = {"phone_number": self.phone_number, "notes": self.notes}
+        return {key: value for key, value in answers.items() if value}
+
+
+class SandboxClaim(db.Model):
+    """A claim token the sandbox accepted. Its jti is unique: a second use is a replay."""
+
+    __tablename__ = "sandbox_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), unique=True)
+    code: Mapped[str] = mapped_column(String(64))
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    utm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sandbox_bookings.id", ondelete="SET NULL")
+    )
+
+
+class SandboxOutbox(db.Model):
+    """A signed notification waiting to be (or already) POSTed to a receiver.
+
+    Stored in the same transaction as the booking change, sent later by a background
+    sender, retried with backoff until a 2xx or until it is a day old (as Cronofy does).
+    """
+
+    __tablename__ = "sandbox_outbox"
+    __table_args__ = (Index("ix_sandbox_outbox_due", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sandbox_bookings.id", ondelete="SET NULL"), index=True
+    )
+    notification_type: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A sender owns a row until claimed_until, so two senders never post it concurrently.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)

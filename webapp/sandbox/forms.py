@@ -1,0 +1,77 @@
+"""Parsing what the invitee sends: the link's query and the booking form. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+MAX_METADATA_LENGTH = 128  # Cronofy's limit for every metadata value
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+PHONE_PATTERN = re.compile(r"[0-9+()./ -]*")
+MAX_NAME = 200
+MAX_EMAIL = 254
+MAX_PHONE = 64
+MAX_NOTES = 2000
+
+
+class MetadataTooLong(ValueError):
+    """A correlation_id or utm_* value is over Cronofy's 128-character limit."""
+
+
+@dataclass(frozen=True)
+class LinkContext:
+    """What the tracked link put in the booking page's query string besides the token."""
+
+    correlation_id: str | None = None
+    utm: dict[str, str] = field(default_factory=dict)
+
+
+def valid_code(code: str) -> bool:
+    return CODE_PATTERN.fullmatch(code) is not None
+
+
+def parse_link_context(args: Mapping[str, str]) -> LinkContext:
+    values = {key: (args.get(key) or "").strip() for key in ("correlation_id", *UTM_KEYS)}
+    for key, value in values.items():
+        if len(value) > MAX_METADATA_LENGTH:
+            raise MetadataTooLong(
+                f"{key} is {len(value)} characters long; Cronofy accepts at most "
+                f"{MAX_METADATA_LENGTH}."
+            )
+    utm = {key: values[key] for key in UTM_KEYS if values[key]}
+    return LinkContext(correlation_id=values["correlation_id"] or None, utm=utm)
+
+
+@dataclass(frozen=True)
+class Answers:
+    name: str
+    email: str
+    phone_number: str
+    notes: str
+
+
+def parse_answers(form: Mapping[str, str]) -> tuple[Answers, dict[str, str]]:
+    """The invitee's answers, trimmed, and an error per field that is not acceptable."""
+    answers = Answers(
+        name=" ".join((form.get("name") or "").split()),
+        email=(form.get("email") or "").strip(),
+        phone_number=(form.get("phone_number") or "").strip(),
+        notes=(form.get("notes") or "").strip().replace("\r\n", "\n"),
+    )
+    errors: dict[str, str] = {}
+    if not answers.name:
+        errors["name"] = "Enter your name."
+    elif len(answers.name) > MAX_NAME:
+        errors["name"] = f"Use at most {MAX_NAME} characters."
+    if not answers.email:
+        errors["email"] = "Enter your email address."
+    elif len(answers.email) > MAX_EMAIL or not EMAIL_PATTERN.fullmatch(answers.email):
+        errors["email"] = "Enter an email address like name@example.com."
+    if len(answers.phone_number) > MAX_PHONE or not PHONE_PATTERN.fullmatch(answers.phone_number):
+        errors["phone_number"] = "Use digits, spaces and + ( ) - . only, at most 64 characters."
+    if len(answers.notes) > MAX_NOTES:
+        errors["notes"] = f"Use at most {MAX_NOTES} characters."
+    return answers, errors
