@@ -1,5 +1,53 @@
+"""`flask deliveries ...`: reprocess failed deliveries and apply pending ones by hand."""
+
+from __future__ import annotations
+
+import click
 from flask import Flask
+from flask.cli import AppGroup
+
+from webapp.webhooks import ingest
+
+deliveries = AppGroup("deliveries", help="Cronofy deliveries received by the webhook receiver.")
+
+
+@deliveries.command("reprocess")
+@click.option("--all-failed", "all_failed", is_flag=True, help="Every failed delivery.")
+@click.option("--id", "delivery_id", type=int, help="One delivery (failed or pending).")
+def reprocess_command(all_failed: bool, delivery_id: int | None) -> None:
+    """Parse and apply failed deliveries again."""
+    if all_failed == (delivery_id is not None):
+        raise click.UsageError("give exactly one of --all-failed or --id N")
+    if delivery_id is not None:
+        try:
+            status = ingest.reprocess(delivery_id)
+        except ingest.DeliveryNotFound as exc:
+            raise click.ClickException(f"no delivery with id {delivery_id}") from exc
+        except ingest.NotReprocessable as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"delivery {delivery_id}: {status}")
+        return
+    counts = ingest.reprocess_failed()
+    if not counts:
+        click.echo("no failed deliveries")
+        return
+    for status, count in sorted(counts.items()):
+        click.echo(f"{status}: {count}")
+
+
+@deliveries.command("apply-pending")
+@click.option(
+    "--older-than",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Only deliveries stored at least this many seconds ago.",
+)
+def apply_pending_command(older_than: float) -> None:
+    """Apply deliveries that were stored but never applied (e.g. after a crash)."""
+    applied = ingest.apply_pending(older_than_seconds=older_than)
+    click.echo(f"applied {applied} pending delivery(ies)")
 
 
 def register(app: Flask) -> None:
-    pass
+    app.cli.add_command(deliveries)

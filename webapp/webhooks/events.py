@@ -1,0 +1,116 @@
+"""The admin event log: every delivery, its processing outcome, and refused hits."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.routing import BuildError
+
+from webapp.auth.access import admin_required
+from webapp.extensions import db
+from webapp.models import Delivery
+from webapp.pagination import InvalidCursor
+from webapp.webhooks import ingest, queries, refusals
+from webapp.webhooks.views import bp
+
+
+def request_url(scheduling_request_id: str) -> str:
+    """The live detail page for a Scheduling Request (built by the live blueprint)."""
+    try:
+        return url_for("live.request_detail", scheduling_request_id=scheduling_request_id)
+    except BuildError:
+        return "/requests/" + quote(scheduling_request_id, safe="")
+
+
+@bp.get("/events")
+@admin_required
+def event_log():  # type: ignore[no-untyped-def]
+    status = request.args.get("status") or None
+    if status not in queries.STATUSES:
+        status = None
+    try:
+        page = queries.deliveries_page(status=status, cursor=request.args.get("cursor"))
+    except InvalidCursor:
+        flash("That page link is not valid any more; showing the newest deliveries.", "warning")
+        return redirect(url_for("webhooks.event_log", status=status))
+    next_url = (
+        url_for("webhooks.event_log", status=status, cursor=page.next_cursor)
+        if page.next_cursor
+        else None
+    )
+    first_url = url_for("webhooks.event_log", status=status) if request.args.get("cursor") else None
+    return render_template(
+        "webhooks/event_log.html",
+        deliveries=page.items,
+        status=status,
+        statuses=queries.STATUSES,
+        next_url=next_url,
+        first_url=first_url,
+        failed_count=queries.count_with_status("failed"),
+        refused_count=refusals.refused_since(hours=24),
+        refusals=refusals.latest_refusals(20),
+        request_url=request_url,
+        reprocessable=ingest.REPROCESSABLE,
+    )
+
+
+@bp.get("/events/<int:delivery_id>")
+@admin_required
+def delivery_detail(delivery_id: int):  # type: ignore[no-untyped-def]
+    delivery = db.session.get(Delivery, delivery_id) or abort(404)
+    return render_template(
+        "webhooks/delivery.html",
+        delivery=delivery,
+        body_text=pretty_body(bytes(delivery.body)),
+        request_url=request_url,
+        reprocessable=ingest.REPROCESSABLE,
+    )
+
+
+@bp.post("/events/<int:delivery_id>/reprocess")
+@admin_required
+def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
+    try:
+        outcome = ingest.reprocess(delivery_id)
+    except ingest.DeliveryNotFound:
+        abort(404)
+    except ingest.NotReprocessable as exc:
+        flash(f"Nothing to do: {exc}.", "warning")
+    else:
+        delivery = db.session.get(Delivery, delivery_id)
+        if outcome == "failed" and delivery is not None:
+            flash(f"Delivery {delivery_id} failed again: {delivery.error}", "error")
+        else:
+            flash(f"Delivery {delivery_id} reprocessed: {outcome}.", "success")
+    return redirect(_back())
+
+
+@bp.post("/events/reprocess-failed")
+@admin_required
+def reprocess_failed():  # type: ignore[no-untyped-def]
+    counts = ingest.reprocess_failed()
+    if not counts:
+        flash("There were no failed deliveries to reprocess.", "info")
+    else:
+        summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        flash(f"Reprocessed {sum(counts.values())} delivery(ies): {summary}.", "success")
+    return redirect(_back())
+
+
+def pretty_body(body: bytes) -> str:
+    """The raw payload for people: indented when it is JSON, else the text as received."""
+    text = body.decode("utf-8", "replace")
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _back() -> str:
+    """Back to the event log page the form was on (same-site paths only)."""
+    target = request.form.get("next", "")
+    if target.startswith("/events") and not target.startswith("//"):
+        return target
+    return url_for("webhooks.event_log")

@@ -1,0 +1,66 @@
+"""Type-checked reads of untrusted JSON (a Cronofy payload). Pure.
+
+Each reader names where in the document a value was, so a PayloadError tells an admin
+exactly what was wrong: a number where a string belongs is refused, never guessed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_TEXT = 2000  # display text is cut beyond this
+
+
+class PayloadError(ValueError):
+    """The body is authentic but not a notification this app can read; says why."""
+
+
+def mapping(value: Any, where: str, required: bool = False) -> dict[str, Any]:
+    if value is None:
+        if required:
+            raise PayloadError(f"{where} is missing")
+        return {}
+    if not isinstance(value, dict):
+        raise PayloadError(f"{where} should be an object, got {kind(value)}")
+    return value
+
+
+def string(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{where} should be a string, got {kind(value)}")
+    return value
+
+
+def text(container: dict[str, Any], key: str, where: str, limit: int = MAX_TEXT) -> str | None:
+    """Display text: cut (not refused) when absurdly long."""
+    value = string(container.get(key), f"{where}.{key}")
+    if value is None:
+        return None
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def identifier(container: dict[str, Any], key: str, where: str, limit: int) -> str | None:
+    """Ids and URLs: refused when too long, since a cut one would point somewhere else."""
+    value = string(container.get(key), f"{where}.{key}")
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise PayloadError(f"{where}.{key} is longer than {limit} characters")
+    return value or None
+
+
+def kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "a string"
+    return "null"
