@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import text
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
 
 from tests.support import factories
 from webapp import create_app
 from webapp.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-_pg_schema_ready = False
+# The schema always comes from the migrations, so every run tests them too: SQLite tests copy
+# a template file upgraded once per run; PostgreSQL is upgraded once and emptied after each test.
+_template_dir = Path(tempfile.mkdtemp(prefix="webapp-test-template-"))
+_state = {"template": None, "pg_ready": False}
 
 
 def make_test_config(tmp_path, **overrides) -> dict:
@@ -45,26 +52,51 @@ def make_test_config(tmp_path, **overrides) -> dict:
     return config
 
 
+def _sqlite_template() -> Path:
+    if _state["template"] is None:
+        app = create_app(make_test_config(_template_dir))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        _state["template"] = _template_dir / "test.sqlite3"
+    return _state["template"]
+
+
 def prepare_database(app: Flask) -> None:
-    global _pg_schema_ready
-    with app.app_context():
-        if TEST_DATABASE_URL:
-            if not _pg_schema_ready:
-                db.drop_all()
-                db.create_all()
-                _pg_schema_ready = True
-        else:
-            db.create_all()
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if TEST_DATABASE_URL and uri == TEST_DATABASE_URL:
+        if not _state["pg_ready"]:
+            with app.app_context():
+                with db.engine.begin() as connection:
+                    connection.execute(text("DROP SCHEMA public CASCADE"))
+                    connection.execute(text("CREATE SCHEMA public"))
+                upgrade()
+                db.engine.dispose()
+            _state["pg_ready"] = True
+        return
+    if uri.startswith("sqlite:///"):
+        target = Path(uri.removeprefix("sqlite:///"))
+        if not target.exists():
+            shutil.copyfile(_sqlite_template(), target)
 
 
-def empty_database(app: Flask) -> None:
-    with app.app_context():
-        db.session.remove()
-        if TEST_DATABASE_URL:
-            names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
-            with db.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+def empty_postgres() -> None:
+    """Remove every row the test (or a server it started) left in the shared database."""
+    if not (TEST_DATABASE_URL and _state["pg_ready"]):
+        return
+    engine = create_engine(TEST_DATABASE_URL)
+    try:
+        names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_shared_database() -> Iterator[None]:
+    yield
+    empty_postgres()
 
 
 @pytest.fixture
@@ -79,11 +111,10 @@ def app_factory(tmp_path) -> Iterator:
         return app
 
     yield build
-    if made:
-        empty_database(made[0])
-        for extra in made[1:]:
-            with extra.app_context():
-                db.engine.dispose()
+    for made_app in made:
+        with made_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
