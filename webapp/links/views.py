@@ -1,13 +1,126 @@
-from flask import Blueprint
+"""Pages for Public Links; tracked-link pages are in tracked_views.py (same blueprint).
+
+Views stay thin: read the form, call a service in webapp/links/service.py, render or
+redirect. Invalid input re-renders the form with the person's values and field errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.links import queries, service
+from webapp.links.inputs import InvalidInput
+from webapp.links.sandbox import sandbox_origin
+from webapp.pagination import InvalidCursor
 
 bp = Blueprint("links", __name__)
 
+PAGE_SIZE = 50
+
+
+def get_page_cursor() -> str | None:
+    return request.args.get("cursor") or None
+
 
 @bp.get("/public-links")
-def public_links():
-    return "public links"
+def public_links():  # type: ignore[no-untyped-def]
+    """Every Public Link with its owner and how many tracked links use it."""
+    try:
+        page = queries.public_links_page(get_page_cursor(), PAGE_SIZE)
+    except InvalidCursor:
+        return redirect(url_for("links.public_links"))
+    counts = queries.tracked_link_counts([link.id for link in page.items])
+    next_url = url_for("links.public_links", cursor=page.next_cursor) if page.next_cursor else None
+    return render_template(
+        "links/public_links.html",
+        links=page.items,
+        counts=counts,
+        next_url=next_url,
+        first_url=url_for("links.public_links") if get_page_cursor() else None,
+        may_change=lambda link: service.may_change(current_user, link.owner_id),
+    )
 
 
-@bp.get("/links")
-def tracked_links():
-    return "tracked links"
+@bp.route("/public-links/new", methods=["GET", "POST"])
+def public_link_new():  # type: ignore[no-untyped-def]
+    origin = sandbox_origin()
+    if request.method == "POST":
+        values = _public_link_form()
+        try:
+            link = service.create_public_link(current_user, values, sandbox_origin=origin)
+        except InvalidInput as invalid:
+            return _public_link_form_page(values, invalid.fields, status=422)
+        flash(f"Public Link “{link.name}” registered.", "success")
+        return redirect(url_for("links.public_links"))
+    values = {"name": request.args.get("name", ""), "url": request.args.get("url", "")}
+    return _public_link_form_page(values, {})
+
+
+@bp.route("/public-links/<int:link_id>/edit", methods=["GET", "POST"])
+def public_link_edit(link_id: int):  # type: ignore[no-untyped-def]
+    link = _changeable_public_link(link_id)
+    if request.method == "POST":
+        values = _public_link_form()
+        try:
+            service.update_public_link(
+                current_user, link_id, values, sandbox_origin=sandbox_origin()
+            )
+        except InvalidInput as invalid:
+            return _public_link_form_page(values, invalid.fields, link=link, status=422)
+        flash("Public Link saved.", "success")
+        return redirect(url_for("links.public_links"))
+    return _public_link_form_page({"name": link.name, "url": link.url}, {}, link=link)
+
+
+@bp.post("/public-links/<int:link_id>/deactivate")
+def public_link_deactivate(link_id: int):  # type: ignore[no-untyped-def]
+    link = _set_active(link_id, False)
+    flash(f"“{link.name}” deactivated: its tracked links now tell invitees so.", "success")
+    return redirect(url_for("links.public_links"))
+
+
+@bp.post("/public-links/<int:link_id>/reactivate")
+def public_link_reactivate(link_id: int):  # type: ignore[no-untyped-def]
+    link = _set_active(link_id, True)
+    flash(f"“{link.name}” reactivated.", "success")
+    return redirect(url_for("links.public_links"))
+
+
+def _set_active(link_id: int, active: bool):  # type: ignore[no-untyped-def]
+    _changeable_public_link(link_id)
+    return service.set_public_link_active(current_user, link_id, active)
+
+
+def _changeable_public_link(link_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return service.get_public_link(link_id, current_user)
+    except service.NotFound:
+        abort(404)
+    except service.NotAllowed:
+        abort(403, "Only the owner of this Public Link or an admin can change it.")
+
+
+def _public_link_form() -> dict[str, Any]:
+    return {"name": request.form.get("name", ""), "url": request.form.get("url", "")}
+
+
+def _public_link_form_page(
+    values: dict[str, Any], errors: dict[str, str], *, link: Any = None, status: int = 200
+):  # type: ignore[no-untyped-def]
+    origin = sandbox_origin()
+    return (
+        render_template(
+            "links/public_link_form.html",
+            values=values,
+            errors=errors,
+            link=link,
+            sandbox_url=f"{origin}/sandbox/pls/demo" if origin else None,
+        ),
+        status,
+    )
+
+
+from webapp.links import csv_views, tracked_views  # noqa: E402, F401  (register routes on bp)

@@ -8,10 +8,11 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
+from webapp.links.validation import UTM_KEYS
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import User
 
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+__all__ = ["UTM_KEYS", "PublicLink", "TrackedLink", "Visit"]
 
 
 class PublicLink(db.Model):
@@ -67,11 +68,16 @@ class Visit(db.Model):
     """One request to /l/<slug>. Only human visits mint a token and count as clicks."""
 
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_tracked_link_at", "tracked_link_id", "at"),)
+    __table_args__ = (
+        Index("ix_visits_tracked_link_at", "tracked_link_id", "at"),
+        # Covers the click counts of a page of tracked links (human visits per link).
+        Index("ix_visits_tracked_link_agent", "tracked_link_id", "agent_class"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tracked_link_id: Mapped[int] = mapped_column(ForeignKey("tracked_links.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     jti: Mapped[str | None] = mapped_column(String(64))
     agent_class: Mapped[str] = mapped_column(String(16))  # human | bot | preview | head
-    outcome: Mapped[str] = mapped_column(String(16))  # redirect | booked | refused
+    # redirect | booked | refused | preview | unavailable (see webapp/tracking/service.py)
+    outcome: Mapped[str] = mapped_column(String(16))
