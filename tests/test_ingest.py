@@ -212,3 +212,12 @@ def test_cli_reprocess_and_apply_pending(app, client, runner):
     result = runner.invoke(args=["deliveries", "apply-pending"])
     assert result.exit_code == 0 and "applied 1" in result.output
     assert scheduling_request(app, "srq_cli") is not None
+
+
+def test_only_web_urls_become_the_tracked_links_booked_redirect():
+    from webapp.webhooks.apply import is_web_url
+
+    assert is_web_url("https://app.cronofy.com/rts/LOiwlKXQ")
+    assert is_web_url("http://127.0.0.1:5000/sandbox/bookings/abc")
+    for bad in ("javascript:alert(1)", "data:text/html,x", "/relative", "https:///x", 5, None):
+        assert not is_web_url(bad)

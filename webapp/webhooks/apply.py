@@ -10,6 +10,7 @@ or missing IDs are kept.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import func
 
@@ -115,8 +116,19 @@ def _update_tracked_link(request: SchedulingRequest) -> None:
     status = (request.status or "").lower()
     if any(word in status for word in ENDED_WORDS):
         link.booking_view_url = None
-    elif view_url := (request.recipient_operations or {}).get("view_url"):
+    elif is_web_url(view_url := (request.recipient_operations or {}).get("view_url")):
         link.booking_view_url = view_url
+
+
+def is_web_url(value: object) -> bool:
+    """Only an absolute http(s) URL may become a redirect target (never javascript: etc.).
+
+    http is allowed because the sandbox's pages are served over plain http on a laptop.
+    """
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in {"https", "http"} and bool(parts.netloc) and "\\" not in value
 
 
 def search_text(request: SchedulingRequest) -> str:
