@@ -87,7 +87,10 @@ def test_sandbox_on_without_credentials_generates_them_once(tmp_path, clean_env)
     assert app.config["CRONOFY_SCHEDULER_EMBED_SECRET"].startswith("ESK_")
     assert app.config["CLIENT_SECRETS"]
     again = build(tmp_path)
-    assert again.config["CRONOFY_SCHEDULER_EMBED_SECRET"] == app.config["CRONOFY_SCHEDULER_EMBED_SECRET"]
+    assert (
+        again.config["CRONOFY_SCHEDULER_EMBED_SECRET"]
+        == app.config["CRONOFY_SCHEDULER_EMBED_SECRET"]
+    )
     stored = tmp_path / "instance" / "sandbox_credentials.json"
     assert stat.S_IMODE(os.stat(stored).st_mode) == 0o600
 

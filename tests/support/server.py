@@ -7,6 +7,7 @@ credentials, all passed through the environment exactly as an operator would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -49,10 +50,8 @@ class Server:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Kill the whole server (master and workers), as a crash would."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=30)
 
 
