@@ -25,11 +25,24 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
+# gunicorn's runtime control socket (gunicornc) lives at one fixed path per user, so several
+# servers on one machine would fight over it; the app does not need it.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "0") != "1"
 # Clients behind a proxy: pass TRUSTED_PROXIES to the app instead of trusting every peer.
 forwarded_allow_ips = "127.0.0.1"
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]
+    # A gthread worker accepts up to worker_connections (default 1000) connections but serves
+    # only `threads` at a time, and the kernel does not balance accepts between workers:
+    # under a burst one worker took 13 connections with 8 threads while its sibling had 1,
+    # so streams sat queued there behind streams that never end, and a delivery or /healthz
+    # landing on it timed out while the other worker had free threads (tests/reliability/
+    # test_live_streams.py, test_streams_filling_most_threads_never_starve_the_receiver).
+    # One connection per thread makes a full worker stop accepting, so the next connection
+    # goes to a worker with a free thread. Set here, where --threads is already applied.
+    # The price: no idle keep-alive connections (gunicorn answers "Connection: close").
+    server.cfg.set("worker_connections", server.cfg.threads)
     from flask_migrate import upgrade
 
     from webapp import create_app

@@ -119,3 +119,10 @@ def test_setup_refuses_a_bad_email(app, client):
     assert response.status_code == 422
     assert 'id="e-email"' in response.get_data(as_text=True)
     assert user_count(app) == 0
+
+
+def test_a_newcomer_opening_the_dashboard_lands_on_setup_without_a_sign_in_nag(client):
+    response = client.get("/", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.request.path == "/setup"
+    assert "Please sign in" not in html

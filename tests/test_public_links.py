@@ -199,3 +199,13 @@ def test_csrf_is_required_when_enabled(app_factory, staff):
     response = client.post("/public-links/new", data={"name": "N", "url": GOOD_URL})
     assert response.status_code == 400
     assert public_links(app) == []
+
+
+def test_empty_list_offers_the_sandbox_link_only_while_the_sandbox_is_on(app_factory, admin):
+    sandbox_app = app_factory(WEBAPP_SANDBOX=True)
+    sandboxed = sign_in_session(sandbox_app, sandbox_app.test_client(), admin.id)
+    html = sandboxed.get("/public-links").get_data(as_text=True)
+    assert "Use the sandbox link" in html and "/sandbox/pls/demo" in html
+    plain_app = app_factory()
+    plain = sign_in_session(plain_app, plain_app.test_client(), admin.id)
+    assert "Use the sandbox link" not in plain.get("/public-links").get_data(as_text=True)

@@ -75,6 +75,8 @@ def setup():  # type: ignore[no-untyped-def]
         abort(404)
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
+        # "Please sign in" from the redirect that led here means nothing before any account.
+        session.pop("_flashes", None)
         return render_template("auth/setup.html", values={}, errors={}, next_url=next_url)
     form = request.form
     values = {"email": form.get("email", ""), "name": form.get("name", "")}

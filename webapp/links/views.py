@@ -34,8 +34,10 @@ def public_links():  # type: ignore[no-untyped-def]
         return redirect(url_for("links.public_links"))
     counts = queries.tracked_link_counts([link.id for link in page.items])
     next_url = url_for("links.public_links", cursor=page.next_cursor) if page.next_cursor else None
+    origin = sandbox_origin()
     return render_template(
         "links/public_links.html",
+        sandbox_url=f"{origin}/sandbox/pls/demo" if origin else None,
         links=page.items,
         counts=counts,
         next_url=next_url,
