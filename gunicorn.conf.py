@@ -32,6 +32,22 @@ control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "0") != "1"
 forwarded_allow_ips = "127.0.0.1"
 
 
+def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
+    """End open live streams promptly when this worker is told to stop (SIGTERM)."""
+    import signal
+
+    from webapp.live.stream import SHUTTING_DOWN
+
+    stop = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):  # type: ignore[no-untyped-def]
+        SHUTTING_DOWN.set()
+        if callable(stop):
+            stop(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]
     # A gthread worker accepts up to worker_connections (default 1000) connections but serves
     # only `threads` at a time, and the kernel does not balance accepts between workers:

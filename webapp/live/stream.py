@@ -10,6 +10,7 @@ tests drive it with `next()` and a fake clock.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -137,6 +138,12 @@ def _poll(feed: FeedCursor, filters: RequestFilters, now: float) -> list[str]:
     return messages
 
 
+# Set by gunicorn.conf.py when the worker is asked to stop: open streams end at their next
+# poll (the browser reconnects to another worker) instead of holding a graceful shutdown
+# for its whole timeout.
+SHUTTING_DOWN = threading.Event()
+
+
 def _still_signed_in(user_id: int, session_version: int) -> bool:
     row = db.session.execute(
         select(User.active, User.session_version).where(User.id == user_id)
@@ -165,7 +172,7 @@ def event_stream(
     started = last_sent = clock()
     yield f"retry: {RETRY_MILLISECONDS}\n" + sse_comment("ping")
     try:
-        while clock() - started < settings.max_duration:
+        while clock() - started < settings.max_duration and not SHUTTING_DOWN.is_set():
             try:
                 messages = _poll(feed, filters, clock())
             finally:
