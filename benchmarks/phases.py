@@ -1,0 +1,255 @@
+"""The benchmark phases. Each adds its figures (or an ERROR with the reason) to the report."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from benchmarks import seed
+from benchmarks.deliveries import DeliveryFactory
+from benchmarks.live import measure_live
+from benchmarks.loadgen import LoadResult, build_request, run_load
+from benchmarks.report import Report, ms, ratio
+from benchmarks.seed import EMAIL, PASSWORD, prepare_app
+from benchmarks.servers import ROOT, Server, app_env, free_port, start_gunicorn
+from benchmarks.signin import BROWSER_UA
+
+REDIRECT_HEADERS = {
+    "User-Agent": BROWSER_UA,
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en-GB,en;q=0.9",
+}
+HOP_HEADERS = {"date", "server", "content-length", "connection", "keep-alive", "transfer-encoding"}
+
+
+@dataclass
+class Settings:
+    quick: bool
+    workers: int
+    threads: int
+    concurrency: int
+    duration: float
+    warmup: float
+    reps: int
+    redirect_links: int
+    live_deliveries: int
+    scale_small: int
+    scale_large: int
+    page_repeats: int
+    workdir: Path
+
+
+def _record(report: Report, name: str, rep: int, side: str, result: LoadResult, ok: range) -> None:
+    bad = result.count_outside(ok.start, ok.stop)
+    report.runs.append(
+        [
+            name,
+            str(rep + 1),
+            side,
+            f"{result.rps:.0f}",
+            ms(result.percentile(0.5)),
+            ms(result.percentile(0.99)),
+            f"{bad} of {result.requests}",
+            f"{result.client_cpu / result.seconds:.0%}",
+            f"{result.server_cpu / result.seconds:.0%}",
+        ]
+    )
+
+
+def _interleaved(
+    s: Settings, report: Report, name: str, sides: dict[str, tuple[Server, object]], ok: range
+) -> dict[str, list[LoadResult]]:
+    """Run each side in turn (bare, app, bare, app, ...) and keep every result."""
+    results: dict[str, list[LoadResult]] = {side: [] for side in sides}
+    for rep in range(s.reps):
+        for side, (server, make_request) in sides.items():
+            result = asyncio.run(
+                run_load(
+                    server.base_url,
+                    make_request,  # type: ignore[arg-type]
+                    concurrency=s.concurrency,
+                    duration=s.duration,
+                    warmup=s.warmup,
+                    probe=server.cpu_seconds,
+                )
+            )
+            results[side].append(result)
+            _record(report, name, rep, side, result, ok)
+    return results
+
+
+def _median(results: list[LoadResult], attribute: str) -> float:
+    values = [getattr(r, attribute) for r in results]
+    return statistics.median(values) if values else math.nan
+
+
+def _compare(report: Report, name: str, results: dict[str, list[LoadResult]], goal: float) -> None:
+    app_rps, bare_rps = _median(results["app"], "rps"), _median(results["bare"], "rps")
+    value = app_rps / bare_rps if bare_rps else math.nan
+    report.add(
+        f"{name}: app / bare throughput",
+        f"{ratio(value)} ({app_rps:.0f} vs {bare_rps:.0f} req/s, medians)",
+        f">= {goal}x",
+        value >= goal,
+    )
+    for side in ("app", "bare"):
+        p50 = statistics.median(r.percentile(0.5) for r in results[side])
+        p99 = statistics.median(r.percentile(0.99) for r in results[side])
+        report.add(f"{name}: {side} latency p50 / p99", f"{ms(p50)} / {ms(p99)} ms", "-", None)
+
+
+def client_ceiling(s: Settings, report: Report, bare_302: dict, logdir: Path) -> None:
+    """The load generator against a bare asyncio server: how fast the client itself can go."""
+    port = free_port()
+    env = {**app_env(logdir / "ceiling"), "BENCH_BARE_302": json.dumps(bare_302)}
+    with open(logdir / "ceiling.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.bare_app", "--raw", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        time.sleep(1.0)
+        request = build_request("GET", "http://127.0.0.1/l/ceiling", REDIRECT_HEADERS)
+        result = asyncio.run(
+            run_load(
+                f"http://127.0.0.1:{port}",
+                lambda: request,
+                concurrency=s.concurrency,
+                duration=min(s.duration, 3.0),
+                warmup=0.5,
+            )
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    report.add(
+        "load generator ceiling (raw asyncio server)",
+        f"{result.rps:.0f} req/s, client at {result.client_cpu / result.seconds:.0%} of a core",
+        "far above the app",
+        None,
+    )
+
+
+def throughput_and_live(s: Settings, report: Report, stack: ExitStack) -> None:
+    """Redirect and receiver beside the bare app, then live latency on the same server."""
+    logdir = s.workdir
+    env, pairs = prepare_app(s.workdir / "app", s.redirect_links)
+    poll_interval = float(seed.open_app(env).config["SSE_POLL_INTERVAL"])
+    app = start_gunicorn(
+        "app", "webapp:create_app()", env, logdir, workers=s.workers, threads=s.threads
+    )
+    stack.callback(app.stop)
+    sample = httpx.get(
+        f"{app.base_url}/l/{pairs[0][0]}", headers=REDIRECT_HEADERS, follow_redirects=False
+    )
+    redirect_ok = sample.status_code == 302 and "claim_token=" in sample.headers.get("location", "")
+    bare_302 = {
+        "status": 302,
+        "headers": [
+            [k, v] for k, v in sample.headers.multi_items() if k.lower() not in HOP_HEADERS
+        ],
+        "body": sample.text,
+    }
+    bare_env = app_env(s.workdir / "bare", BENCH_BARE_302=json.dumps(bare_302))
+    bare = start_gunicorn(
+        "bare", "benchmarks.bare_app:app", bare_env, logdir, workers=s.workers, threads=s.threads
+    )
+    stack.callback(bare.stop)
+    client_ceiling(s, report, bare_302, logdir)
+
+    if redirect_ok:
+        requests = [
+            build_request("GET", f"http://127.0.0.1/l/{slug}", REDIRECT_HEADERS)
+            for slug, _ in pairs
+        ]
+        maker = itertools.cycle(requests).__next__
+        results = _interleaved(
+            s, report, "redirect", {"bare": (bare, maker), "app": (app, maker)}, range(302, 303)
+        )
+        _compare(report, "redirect", results, 0.7)
+        sizes = {side: len(results[side][0].sample_response) for side in results}
+        report.notes.append(
+            f"redirect response sizes (status line + headers + body): app {sizes['app']} B, "
+            f"bare {sizes['bare']} B (Date/Server headers may differ by a byte or two)"
+        )
+    else:
+        report.error(
+            "redirect: app / bare throughput",
+            ">= 0.7x",
+            f"GET /l/<slug> answered {sample.status_code}, not a 302 with a claim token",
+        )
+
+    correlation_ids = [correlation_id for _, correlation_id in pairs]
+    app_deliveries = DeliveryFactory(app.client_secret, "load", correlation_ids)
+    bare_deliveries = DeliveryFactory("CRN_bare", "bare", correlation_ids)
+    results = _interleaved(
+        s,
+        report,
+        "receiver",
+        {"bare": (bare, bare_deliveries.next_request), "app": (app, app_deliveries.next_request)},
+        range(200, 300),
+    )
+    _compare(report, "receiver", results, 0.5)
+    bad = sum(r.count_outside(200, 300) for r in results["app"])
+    total = sum(r.requests for r in results["app"])
+    statuses: dict[int, int] = {}
+    for r in results["app"]:
+        for status, count in r.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    report.add("receiver: app non-2xx answers", f"{bad} of {total} {statuses}", "0", bad == 0)
+    bare.stop()
+
+    live = asyncio.run(
+        measure_live(
+            app.base_url,
+            EMAIL,
+            PASSWORD,
+            app.client_secret,
+            deliveries=s.live_deliveries,
+            correlation_ids=correlation_ids,
+            max_pause=2 * poll_interval,
+        )
+    )
+    if not live.latencies:
+        report.error("live: receiver 2xx -> SSE row, p95", "<= 500 ms", live.note or "no rows seen")
+    else:
+        p95 = live.percentile(0.95)
+        report.add(
+            "live: receiver 2xx -> SSE row, p50 / p95",
+            f"{ms(live.percentile(0.5))} / {ms(p95)} ms over {len(live.latencies)} deliveries "
+            f"(sent {live.sent}, non-2xx {live.non_2xx}, missed {live.missed})",
+            "p95 <= 500 ms" + (", >= 200 deliveries" if s.live_deliveries < 200 else ""),
+            p95 <= 0.5 and live.missed == 0 and live.non_2xx == 0,
+        )
+        report.notes.append(
+            f"live: SSE_POLL_INTERVAL {poll_interval:g} s, so about half of it is expected "
+            "latency; pauses between deliveries up to two poll intervals, at random"
+        )
+        report.notes.append(
+            f"live stream events seen: {dict(live.events)}, reconnects {live.reconnects}"
+            + (f"; {live.note}" if live.note else "")
+        )
+    peak = app.peak_rss_kib()
+    if peak:
+        report.add(
+            "memory: peak RSS of one worker after redirect/receiver/live",
+            f"{max(peak.values()) / 1024:.0f} MiB (max of {len(peak)} workers)",
+            "-",
+            None,
+        )
+    app.stop()
