@@ -9,6 +9,8 @@ Why these settings:
 - on_starting: brings the database to the current schema (Flask-Migrate) and applies any
   delivery that was stored but not applied when the server last stopped, once, in the master
   process before the workers fork; create_app() itself never does either.
+- worker_exit: a worker buffers the visits of tracked links in memory for up to 0.1 s
+  (webapp/tracking/visits.py); on a graceful stop it writes them before it exits.
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
     signal.signal(signal.SIGTERM, on_term)
 
 
+def worker_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
+    """Write the visits this worker still buffers (webapp/tracking/visits.py) before it goes."""
+    from webapp.tracking.visits import flush_all
+
+    flush_all()
+
+
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]
     # A gthread worker accepts up to worker_connections (default 1000) connections but serves
     # only `threads` at a time, and the kernel does not balance accepts between workers:
@@ -57,7 +66,9 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
     # test_live_streams.py, test_streams_filling_most_threads_never_starve_the_receiver).
     # One connection per thread makes a full worker stop accepting, so the next connection
     # goes to a worker with a free thread. Set here, where --threads is already applied.
-    # The price: no idle keep-alive connections (gunicorn answers "Connection: close").
+    # The price: no idle keep-alive connections (gunicorn answers "Connection: close", and
+    # logs "No keepalived connections can be handled" at start: expected). keepalive stays
+    # at 5: gthread also uses it as the wait for a new connection's first bytes.
     server.cfg.set("worker_connections", server.cfg.threads)
     from flask_migrate import upgrade
 

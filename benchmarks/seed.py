@@ -150,10 +150,13 @@ def invitee_email(i: int) -> str:
 
 def seed_requests(app: Flask, owner_id: int, count: int, links: int, public_links: int = 5) -> int:
     """`count` Scheduling Requests (request i tied to tracked link i+1 while i < links), each
-    with the applied delivery that created it, newest first by `updated_at`."""
+    with the applied delivery that created it and its free-text search terms, newest first
+    by `updated_at`."""
     from benchmarks.deliveries import example_payload
     from webapp.extensions import db
+    from webapp.live.search import search_terms
     from webapp.models import DELIVERY_APPLIED, Delivery, SchedulingRequest
+    from webapp.models.bookings import SchedulingRequestTerm
 
     template = example_payload()
     now = datetime.now(UTC)
@@ -173,7 +176,6 @@ def seed_requests(app: Flask, owner_id: int, count: int, links: int, public_link
             body = payload(i, at)
             request = body["scheduling_request"]
             scheduler = request["event"]["metadata"]["scheduler"]
-            recipient = request["recipients"][0]
             correlation_id = scheduler["correlation_id"]
             linked = i < links
             delivery = {
@@ -208,20 +210,23 @@ def seed_requests(app: Flask, owner_id: int, count: int, links: int, public_link
                     if key.startswith("captured_data.")
                 },
                 "utm": {key: value for key, value in scheduler.items() if key.startswith("utm_")},
-                "search_text": " ".join(
-                    [
-                        recipient["display_name"],
-                        recipient["email"],
-                        request["summary"],
-                        correlation_id,
-                    ]
-                ).lower(),
                 "notification_count": 1,
                 "last_delivery_id": i + 1,
                 "first_notified_at": at,
                 "updated_at": at,
             }
             yield delivery, scheduling_request
+
+    def terms(requests: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The free-text search's terms, as the receiver's apply stores them."""
+        for request in requests:
+            for term in search_terms(request):
+                yield {"scheduling_request_pk": request["id"], "term": term}
+
+    def flush(deliveries: list[dict[str, Any]], requests: list[dict[str, Any]]) -> None:
+        _insert(Delivery, iter(deliveries))
+        _insert(SchedulingRequest, iter(requests))
+        _insert(SchedulingRequestTerm, terms(requests))
 
     with app.app_context():
         deliveries: list[dict[str, Any]] = []
@@ -230,11 +235,9 @@ def seed_requests(app: Flask, owner_id: int, count: int, links: int, public_link
             deliveries.append(delivery)
             requests.append(scheduling_request)
             if len(requests) >= BATCH:
-                _insert(Delivery, iter(deliveries))
-                _insert(SchedulingRequest, iter(requests))
+                flush(deliveries, requests)
                 deliveries, requests = [], []
-        _insert(Delivery, iter(deliveries))
-        _insert(SchedulingRequest, iter(requests))
+        flush(deliveries, requests)
         db.session.commit()
     return count
 

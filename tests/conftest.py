@@ -172,3 +172,28 @@ def staff_client(client: FlaskClient, staff, auth: AuthActions) -> FlaskClient:
     response = auth.login("staff@example.com")
     assert response.status_code in (302, 303), response.data[:500]
     return client
+
+
+# -- Secrets never leak (issue 5, the security suite) ---------------------------------------
+# Every test runs under a LeakGuard (tests/security/leakguard.py): the test client, CLI runner,
+# httpx and the logging system report what they saw, and at teardown no secret of an app or
+# server the test used (Embed Secret, client secrets, SECRET_KEY) may appear in any of it.
+from tests.security import leakguard  # noqa: E402
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "secrets_expected: the test shows a secret on purpose (the leak guard's own tests)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _secrets_never_leak(request) -> Iterator[leakguard.LeakGuard]:
+    guard = leakguard.LeakGuard()
+    with leakguard.watching(guard):
+        yield guard
+    if request.node.get_closest_marker("secrets_expected") is None:
+        found = guard.leaks()
+        if found:
+            pytest.fail("secret values leaked:\n" + "\n".join(found[:20]), pytrace=False)

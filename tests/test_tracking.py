@@ -299,26 +299,50 @@ def test_visits_are_listed_and_only_people_count_as_clicks(app, client, link, st
 
 
 def test_the_redirect_is_one_lookup_and_one_insert(app, client, link):
+    """Counted where the database sees them: the lookup runs on a raw pooled connection
+    (webapp/tracking/lookup.py), so SQLAlchemy's events see only the insert. The test
+    config writes visits in the request (VISIT_FLUSH_INTERVAL 0); a server batches them
+    (tests/test_tracking_perf_visits.py)."""
     from sqlalchemy import event
 
-    statements = []
+    seen_by_sqlalchemy = []
+    seen_by_sqlite = []
+
+    def record(conn, cursor, statement, *args):
+        seen_by_sqlalchemy.append(statement.split()[0].upper())
+
+    def trace(dbapi_connection, record_, proxy):
+        if hasattr(dbapi_connection, "set_trace_callback"):
+            dbapi_connection.set_trace_callback(seen_by_sqlite.append)
+            traced.append(dbapi_connection)
+
+    traced = []
     with app.app_context():
         engine = db.engine
-
-        def record(conn, cursor, statement, *args):
-            statements.append(statement.split()[0].upper())
-
         event.listen(engine, "before_cursor_execute", record)
+        event.listen(engine, "checkout", trace)
         try:
-            assert (
-                client.get(f"/l/{link['slug']}", headers={"User-Agent": BROWSER}).status_code == 302
-            )
+            response = client.get(f"/l/{link['slug']}", headers={"User-Agent": BROWSER})
+            assert response.status_code == 302
         finally:
             event.remove(engine, "before_cursor_execute", record)
-    assert [s for s in statements if s in ("SELECT", "INSERT", "UPDATE", "DELETE")] == [
-        "SELECT",
-        "INSERT",
-    ]
+            event.remove(engine, "checkout", trace)
+            for dbapi_connection in traced:
+                dbapi_connection.set_trace_callback(None)
+    data = ("SELECT", "INSERT", "UPDATE", "DELETE")
+    assert [s for s in seen_by_sqlalchemy if s in data] == ["INSERT"]
+    if engine.dialect.name == "sqlite":
+        # "SELECT 1" is the pool's liveness ping (pool_pre_ping), not a query of the app.
+        queries = [
+            " ".join(s.split())
+            for s in seen_by_sqlite
+            if s.split()[0].upper() in data and s.strip().upper() != "SELECT 1"
+        ]
+        assert [q.split()[0] for q in queries] == ["SELECT", "INSERT"], queries
+        assert "JOIN public_links" in queries[0] and "WHERE tracked_links.slug = " in queries[0]
+        assert queries[1].startswith("INSERT INTO visits")
+        # The lookup opens no transaction: nothing but the SELECT itself before it.
+        assert " ".join(seen_by_sqlite[0].split()) == queries[0]
 
 
 @pytest.mark.parametrize("slug", ["%00", "a%20b", "x" * 33, "a.b", "%C3%A9"])

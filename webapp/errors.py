@@ -85,7 +85,7 @@ def init_app(app: Flask) -> None:
             render_template(
                 "error.html",
                 code=500,
-                title=InternalServerError.name,
+                title=InternalServerError().name,
                 message="Something went wrong on our side; it has been logged.",
             ),
             500,

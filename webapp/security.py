@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+
+# The largest primary key an INTEGER column holds on PostgreSQL (SQLite's are wider). An id
+# in a URL or filter beyond it cannot exist, and passing it to the database is an error.
+MAX_DATABASE_ID = 2**31 - 1
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -25,7 +31,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in routes: an id no database key can hold names nothing, so 404.
+
+    Raised here rather than failing the match (werkzeug would answer 405 when a rule for
+    another method matched first), and before the view could pass it to the database.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > MAX_DATABASE_ID:
+            raise NotFound()
+        return number
+
+
 def init_app(app: Flask) -> None:
+    # Before any blueprint registers its routes, so that every rule gets these.
+    app.url_map.converters["int"] = DatabaseIdConverter
+    # No routing redirects: werkzeug would answer "/l//<slug>" with a 308 to an absolute URL
+    # built from the request's Host header; a path that is not a route is simply a 404.
+    app.url_map.merge_slashes = False
     app.before_request(_require_sign_in)
     app.after_request(_set_headers)
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.live.search import refresh_search_terms, search_fields
 from webapp.models import Delivery, SchedulingRequest, TrackedLink, utcnow
 
 PREFIX = "scheduling_request_"
@@ -68,16 +69,6 @@ def build_payload(
             "event": {"summary": summary, "metadata": {"scheduler": scheduler}},
         },
     }
-
-
-def search_text_for(
-    recipients: list[dict[str, Any]], summary: str | None, correlation_id: str | None
-) -> str:
-    parts = []
-    for person in recipients:
-        parts += [str(person.get("display_name") or ""), str(person.get("email") or "")]
-    parts += [summary or "", correlation_id or ""]
-    return " ".join(part for part in parts if part).lower()
 
 
 def make_delivery(
@@ -189,7 +180,6 @@ def make_request(
         last_triggered_at=updated_at,
         event_start=event_start,
         event_end=event_end,
-        search_text=search_text_for(recipients, summary, correlation_id),
         notification_count=notifications,
         last_delivery_id=delivery_ids[-1] if delivery_ids else None,
         first_notified_at=first_triggered + timedelta(minutes=1),
@@ -197,6 +187,8 @@ def make_request(
         **fields,
     )
     db.session.add(request)
+    db.session.flush()
+    refresh_search_terms(db.session, request.id, fields)
     db.session.commit()
     return RequestRef(request.id, srq_id, tuple(delivery_ids))
 
@@ -260,9 +252,8 @@ def _apply(delivery_id: int, changes: dict[str, Any]) -> None:
     request.notification_count += 1
     request.last_delivery_id = delivery_id
     request.updated_at = utcnow()
-    request.search_text = search_text_for(
-        request.recipients, request.summary, request.correlation_id
-    )
+    db.session.flush()
+    refresh_search_terms(db.session, request.id, search_fields(request))
     db.session.commit()
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.security import leakguard
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
@@ -117,6 +119,9 @@ def running_server(
         log_path=log_path,
         database_url=environment["DATABASE_URL"],
     )
+    guard = leakguard.active_guard()
+    if guard is not None:
+        guard.watch_env(environment, f"gunicorn server on port {port}")
     try:
         wait_until_healthy(server, startup_timeout)
         yield server
@@ -130,6 +135,27 @@ def running_server(
                 process.wait(timeout=15)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 server.kill()
+    check_log_for_secrets(server)
+
+
+def check_log_for_secrets(server: Server) -> None:
+    """Fail when the server's log shows one of its secrets (DESIGN §2); names, never values."""
+    text = server.log()
+    candidates = [
+        (name, server.env.get(name, ""))
+        for name in ("CRONOFY_SCHEDULER_EMBED_SECRET", "SECRET_KEY")
+    ]
+    candidates += [
+        (f"CRONOFY_CLIENT_SECRET[{index}]", value)
+        for index, value in enumerate(server.env.get("CRONOFY_CLIENT_SECRET", "").split(","))
+    ]
+    leaked = [
+        name
+        for name, value in candidates
+        if len(value.strip()) >= leakguard.MIN_SECRET_LENGTH and value.strip() in text
+    ]
+    if leaked:
+        raise AssertionError(f"gunicorn log {server.log_path} shows {', '.join(leaked)}")
 
 
 def wait_until_healthy(server: Server, timeout: float) -> None:

@@ -60,7 +60,10 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object, or an ApiError that says what is wrong with it."""
     if not request.is_json:
         raise ApiError(415, "Send a JSON body with 'Content-Type: application/json'.")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested too deeply for the parser (not a ValueError, so not silent)
+        data = None
     if data is None:
         raise ApiError(400, "The body is not valid JSON.")
     if not isinstance(data, dict):
@@ -76,7 +79,8 @@ def page_limit(default: int = 50, maximum: int = 200) -> int:
     raw = request.args.get("limit")
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    # ASCII digits only: "²".isdigit() is true, and int() of 5,000 digits raises.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= maximum:
         raise ApiError(422, "Invalid query.", {"limit": f"a whole number from 1 to {maximum}"})
     return int(raw)
 

@@ -6,16 +6,18 @@ The list filters through the same query module as the dashboard, so both always 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import request
 
 from webapp.api import ApiError, bp, list_response, page_limit
+from webapp.links.inputs import parse_id
 from webapp.live.detail import RequestNotFound, get_request, notifications_for
 from webapp.live.queries import RequestFilters, fetch_page, request_select
 from webapp.models import SchedulingRequest
 from webapp.pagination import InvalidCursor
+from webapp.security import MAX_DATABASE_ID
 from webapp.templating import iso_utc
 
 
@@ -50,10 +52,9 @@ def parse_filters(args: Mapping[str, str]) -> RequestFilters:
     public_link_id: int | None = None
     raw_link = args.get("public_link_id")
     if raw_link is not None:
-        if raw_link.isdigit():
-            public_link_id = int(raw_link)
-        else:
-            errors["public_link_id"] = "a whole number (a Public Link id)"
+        public_link_id = parse_id(raw_link)
+        if public_link_id is None or public_link_id > MAX_DATABASE_ID:
+            errors["public_link_id"] = f"a Public Link id (a whole number, 1 to {MAX_DATABASE_ID})"
     updated_since: datetime | None = None
     raw_since = args.get("updated_since")
     if raw_since is not None:
@@ -65,12 +66,14 @@ def parse_filters(args: Mapping[str, str]) -> RequestFilters:
             if updated_since.tzinfo is None:
                 errors["updated_since"] = "the time needs a timezone, e.g. a trailing Z for UTC"
                 updated_since = None
-    correlation_id = args.get("correlation_id")
-    if correlation_id is not None and not correlation_id:
-        errors["correlation_id"] = "must not be empty"
-    status = args.get("status")
-    if status is not None and not status:
-        errors["status"] = "must not be empty"
+            else:
+                try:
+                    updated_since = updated_since.astimezone(UTC)
+                except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59
+                    errors["updated_since"] = "a time between the years 1 and 9999 in UTC"
+                    updated_since = None
+    correlation_id = _text_filter(args, "correlation_id", errors)
+    status = _text_filter(args, "status", errors)
     if errors:
         raise ApiError(422, "Invalid query.", errors)
     return RequestFilters(
@@ -79,6 +82,19 @@ def parse_filters(args: Mapping[str, str]) -> RequestFilters:
         correlation_id=correlation_id,
         updated_since=updated_since,
     )
+
+
+def _text_filter(args: Mapping[str, str], name: str, errors: dict[str, str]) -> str | None:
+    """A free-text filter: not empty, and without NUL (which no stored value has and which
+    PostgreSQL refuses in a query)."""
+    value = args.get(name)
+    if value is None:
+        return None
+    if not value:
+        errors[name] = "must not be empty"
+    elif "\x00" in value:
+        errors[name] = "must not contain NUL characters"
+    return value
 
 
 @bp.get("/scheduling-requests")
@@ -94,7 +110,7 @@ def list_scheduling_requests():  # type: ignore[no-untyped-def]
     return list_response([serialize(row[0]) for row in rows], next_cursor)
 
 
-@bp.get("/scheduling-requests/<scheduling_request_id>")
+@bp.get("/scheduling-requests/<path:scheduling_request_id>")  # ids may hold a "/"
 def get_scheduling_request(scheduling_request_id: str):  # type: ignore[no-untyped-def]
     try:
         found = get_request(scheduling_request_id)

@@ -9,7 +9,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from webapp.auth.service import NotFound, Refused, ValidationError, get_user
+from webapp.auth.service import (
+    NotFound,
+    Refused,
+    ValidationError,
+    get_user,
+    has_control_characters,
+)
 from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.models import ApiToken, User, utcnow
@@ -67,6 +73,10 @@ def create_token(user_id: int, name: str) -> str:
     clean = (name or "").strip()
     if len(clean) > NAME_MAX_LENGTH:
         raise ValidationError({"name": f"Use at most {NAME_MAX_LENGTH} characters."})
+    if has_control_characters(clean):
+        raise ValidationError(
+            {"name": "Use letters, digits and punctuation only (no control characters)."}
+        )
     user = get_user(user_id)
     if not user.active:
         raise Refused(f"{user.email} is deactivated; reactivate the account first.")

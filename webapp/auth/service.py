@@ -57,12 +57,17 @@ def normalise_email(raw: str | None) -> str:
     return (raw or "").strip().lower()
 
 
+def has_control_characters(text: str) -> bool:
+    """True when text holds a control character (NUL, which PostgreSQL refuses, among them)."""
+    return any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text)
+
+
 def email_problem(email: str) -> str | None:
     if not email:
         return "Enter an email address."
     if len(email) > EMAIL_MAX_LENGTH:
         return f"Use at most {EMAIL_MAX_LENGTH} characters."
-    if not EMAIL_PATTERN.match(email) or email.endswith("."):
+    if not EMAIL_PATTERN.match(email) or email.endswith(".") or has_control_characters(email):
         return "Enter an email address like name@example.com."
     return None
 
@@ -129,6 +134,8 @@ def _checked_account(
         errors["email"] = problem
     if len(clean_name) > NAME_MAX_LENGTH:
         errors["name"] = f"Use at most {NAME_MAX_LENGTH} characters."
+    elif has_control_characters(clean_name):
+        errors["name"] = "Use letters, digits and punctuation only (no control characters)."
     if role not in ROLES:
         errors["role"] = "Choose admin or staff."
     errors.update(check_new_password(password, confirm))

@@ -44,6 +44,8 @@ def sign_in(email: str, password: str, remote_addr: str | None) -> User:
     errors = {}
     if not address:
         errors["email"] = "Enter your email address."
+    elif "\x00" in address or len(address) > 1000:  # no account has one; never query with it
+        errors["email"] = "Enter an email address like name@example.com."
     if not password:
         errors["password"] = "Enter your password."
     if errors:

@@ -20,6 +20,8 @@ def _render_users(values: dict[str, str] | None = None, errors: dict[str, str] |
             after = str(decode_cursor(cursor, 1)[0])
         except InvalidCursor:
             after = None
+        if after is not None and "\x00" in after:  # no email has one; PostgreSQL refuses it
+            after = None
     users, last_email = service.users_page(after)
     next_url = url_for("auth.users", cursor=encode_cursor(last_email)) if last_email else None
     return render_template(

@@ -21,6 +21,7 @@ from webapp.links.validation import (
     validate_public_link_url,
     validate_utm_value,
 )
+from webapp.security import MAX_DATABASE_ID
 
 PUBLIC_LINK_FIELDS = ("name", "url", "active")
 TRACKED_LINK_FIELDS = (
@@ -34,7 +35,7 @@ TRACKED_LINK_FIELDS = (
 )
 
 
-MAX_ID = 2**63 - 1  # the largest id a database integer key holds
+MAX_ID = MAX_DATABASE_ID  # the largest id an INTEGER key holds on every database
 
 
 def parse_id(text: str | None) -> int | None:

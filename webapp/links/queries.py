@@ -147,9 +147,9 @@ def _parse_cursor_time(text: Any) -> datetime:
         raise InvalidCursor("cursor is not valid")
     try:
         value = datetime.fromisoformat(text)
-    except ValueError as exc:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
         raise InvalidCursor("cursor is not valid") from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def click_counts(link_ids: Sequence[int]) -> dict[int, int]:

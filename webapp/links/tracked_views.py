@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
+from webapp.auth.views import safe_next
 from webapp.links import queries, service
 from webapp.links.inputs import InvalidInput, parse_id
 from webapp.links.validation import UTM_KEYS, parse_utc_local
@@ -151,8 +152,8 @@ def tracked_link_enable(link_id: int):  # type: ignore[no-untyped-def]
 
 def _back_to(link_id: int) -> str:
     """Where the disable/enable form came from: a page of the list, else the link's page."""
-    target = request.form.get("next", "")
-    if target.startswith("/links") and "//" not in target and "\\" not in target:
+    target = safe_next(request.form.get("next"))
+    if target and target.startswith("/links"):
         return target
     return url_for("links.tracked_link_detail", link_id=link_id)
 

@@ -207,7 +207,15 @@ def parse_aware_datetime(value: Any) -> datetime | None:
         raise InvalidValue("is not an ISO-8601 date and time, e.g. 2030-01-31T17:00:00Z") from exc
     if parsed.tzinfo is None:
         raise InvalidValue("must include a timezone, e.g. 2030-01-31T17:00:00Z or +02:00")
-    return parsed.astimezone(UTC)
+    return _to_utc(parsed)
+
+
+def _to_utc(parsed: datetime) -> datetime:
+    # 9999-12-31T23:59-01:00 is a valid ISO string that no UTC datetime can hold.
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidValue("is out of range") from exc
 
 
 def parse_utc_local(value: str | None) -> datetime | None:
@@ -219,5 +227,5 @@ def parse_utc_local(value: str | None) -> datetime | None:
     except ValueError as exc:
         raise InvalidValue("is not a date and time (YYYY-MM-DD HH:MM, in UTC)") from exc
     if parsed.tzinfo is not None:
-        return parsed.astimezone(UTC)
+        return _to_utc(parsed)
     return parsed.replace(tzinfo=UTC)

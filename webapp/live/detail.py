@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.models import Delivery, PublicLink, SchedulingRequest, TrackedLink, User, Visit
 
 VISITS_SHOWN = 50
+MAX_REQUEST_ID = 200  # the column's length (and the receiver's limit for ids)
 
 
 class RequestNotFound(LookupError):
@@ -77,6 +78,9 @@ def notifications_for(scheduling_request_id: str) -> list[Notification]:
 
 def get_request(scheduling_request_id: str) -> SchedulingRequest:
     """The Scheduling Request, or RequestNotFound."""
+    # No stored id holds NUL (PostgreSQL refuses it even in a query) or is that long.
+    if "\x00" in scheduling_request_id or len(scheduling_request_id) > MAX_REQUEST_ID:
+        raise RequestNotFound(scheduling_request_id[:MAX_REQUEST_ID])
     request = db.session.execute(
         select(SchedulingRequest).where(
             SchedulingRequest.scheduling_request_id == scheduling_request_id

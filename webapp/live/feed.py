@@ -15,6 +15,12 @@ than `grace` seconds; then the hole is given up on, so that one lost id cannot p
 cursor for ever. `low` is what the stream sends as the SSE event id, so a reconnect resumes
 from a point before which nothing was missed; rows above it may be sent twice, which the
 browser absorbs (it upserts rows by Scheduling Request).
+
+A hole given up on may still be a stored delivery that is applied later (a transient
+database error leaves it pending until a sweep, a restart or an admin applies it), and that
+change must still reach the open stream. So the ids given up on are reported
+(`given_up`), and the stream `watch`es those that exist: a watched id, though below `low`,
+is emitted once when a poll finds it handled.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 DEFAULT_GRACE = 5.0
+MAX_WATCHED = 1000  # bounds memory and the size of the stream's look-up of watched ids
 
 
 class FeedCursor:
@@ -31,6 +38,9 @@ class FeedCursor:
         self.low = max(0, int(low))
         self.grace = grace
         self._emitted: dict[int, float] = {}
+        # Ids below `low` to emit once handled; a dict keeps insertion order for trimming.
+        self._watched: dict[int, None] = {}
+        self.given_up: list[int] = []  # the ids the last advance() gave up on
 
     @property
     def emitted(self) -> frozenset[int]:
@@ -40,12 +50,16 @@ class FeedCursor:
     def observe(self, handled_ids: Iterable[int], now: float) -> list[int]:
         """Record handled delivery ids seen by a poll; return those not emitted before.
 
-        Ids at or below `low` are ignored: they were handled (or given up on) already.
+        Ids at or below `low` are ignored: they were handled (or given up on) already,
+        unless they are watched.
         The result keeps the order of the input and has no duplicates.
         """
         fresh: list[int] = []
         for delivery_id in handled_ids:
-            if delivery_id > self.low and delivery_id not in self._emitted:
+            if delivery_id in self._watched:
+                del self._watched[delivery_id]
+                fresh.append(delivery_id)
+            elif delivery_id > self.low and delivery_id not in self._emitted:
                 self._emitted[delivery_id] = now
                 fresh.append(delivery_id)
         return fresh
@@ -55,8 +69,9 @@ class FeedCursor:
 
         A hole below the smallest emitted id h has been open at least since h was first
         seen (had it been handled then, it would have been emitted too), so h's age is
-        the hole's age.
+        the hole's age. The ids given up on are left in `given_up` until the next call.
         """
+        self.given_up = []
         while self._emitted:
             following = self.low + 1
             if following in self._emitted:
@@ -65,7 +80,25 @@ class FeedCursor:
                 continue
             smallest = min(self._emitted)
             if now - self._emitted[smallest] > self.grace:
-                self.low = smallest - 1  # give up on the hole; the next turn takes `smallest`
+                # Give up on the hole; the next turn takes `smallest`. Only the newest ids
+                # of a huge hole are kept (e.g. a sequence that jumped): they are the likely
+                # late ones.
+                first = max(self.low + 1, smallest - MAX_WATCHED)
+                self.given_up.extend(range(first, smallest))
+                self.low = smallest - 1
                 continue
             break
         return self.low
+
+    @property
+    def watched(self) -> frozenset[int]:
+        return frozenset(self._watched)
+
+    def watch(self, ids: Iterable[int]) -> None:
+        """Emit these ids (at or below `low`) once a poll finds them handled; the oldest
+        are forgotten beyond MAX_WATCHED."""
+        for delivery_id in ids:
+            if delivery_id <= self.low:
+                self._watched[delivery_id] = None
+        while len(self._watched) > MAX_WATCHED:
+            del self._watched[next(iter(self._watched))]

@@ -4,22 +4,25 @@ The dashboard, its live stream, the CSV export and the JSON API all filter throu
 `conditions()`, so a row that the page shows is exactly a row the stream says `matches`.
 Pages are keyset pages over (updated_at, id), newest first: never OFFSET, so a page costs
 the same however deep it is and rows that move while someone pages are neither lost nor
-repeated.
+repeated. The free text is a word-prefix search over an index (webapp/live/search.py), and
+the status choices a skip-scan of the status index: neither grows with the table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
+from webapp.live.search import not_a_plan, text_search
 from webapp.models import PublicLink, SchedulingRequest, User
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
+from webapp.security import MAX_DATABASE_ID
 
 PAGE_SIZE = 50
 OWNER_CHOICES = ("all", "mine")
@@ -28,7 +31,8 @@ MAX_QUERY_LENGTH = 200
 
 @dataclass(frozen=True)
 class RequestFilters:
-    """Resolved filters; None means "any". `text` is matched against search_text."""
+    """Resolved filters; None means "any". Each word of `text` must start one of the
+    request's search terms (webapp/live/search.py)."""
 
     status: str | None = None
     public_link_id: int | None = None
@@ -53,18 +57,18 @@ class PageFilters:
         """Read the URL's filters; values that make no sense are dropped and reported."""
         ignored: dict[str, str] = {}
         public_link = (args.get("public_link") or "").strip()
-        if public_link and not public_link.isdigit():
-            ignored["public_link"] = public_link
+        if public_link and not _is_database_id(public_link):
+            ignored["public_link"] = public_link[:200]
             public_link = ""
         owner = (args.get("owner") or "all").strip()
         if owner not in OWNER_CHOICES:
             ignored["owner"] = owner
             owner = "all"
         return cls(
-            status=(args.get("status") or "").strip()[:200],
+            status=_without_nul(args.get("status")).strip()[:200],
             public_link=public_link,
             owner=owner,
-            q=" ".join((args.get("q") or "").split())[:MAX_QUERY_LENGTH],
+            q=" ".join(_without_nul(args.get("q")).split())[:MAX_QUERY_LENGTH],
             ignored=ignored,
         )
 
@@ -89,26 +93,45 @@ class PageFilters:
         )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _is_database_id(text: str) -> bool:
+    """ASCII digits ("²".isdigit() is true too) naming an id a database key can hold."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return False
+    return 0 < int(text) <= MAX_DATABASE_ID
 
 
-def conditions(filters: RequestFilters) -> list[ColumnElement[bool]]:
-    """The WHERE clauses that express the filters over SchedulingRequest."""
+def _without_nul(text: str | None) -> str:
+    # No stored value contains NUL, and PostgreSQL refuses it in a query.
+    return (text or "").replace("\x00", "")
+
+
+def conditions(filters: RequestFilters, *, few_rows: bool = False) -> list[ColumnElement[bool]]:
+    """The WHERE clauses that express the filters over SchedulingRequest.
+
+    `few_rows`: the caller already restricts to a handful of ids (the stream's re-check).
+    That, or a rare search word, is where the query should start; the other filters then
+    must not offer SQLite an index to start from instead (search.not_a_plan). The rows let
+    through are the same either way.
+    """
+    search = text_search(filters.text, few_rows=few_rows)
+    planned = not_a_plan if few_rows or search.from_terms else _as_is
     clauses: list[ColumnElement[bool]] = []
     if filters.status:
-        clauses.append(SchedulingRequest.status == filters.status)
+        clauses.append(planned(SchedulingRequest.status) == filters.status)
     if filters.public_link_id is not None:
-        clauses.append(SchedulingRequest.public_link_id == filters.public_link_id)
+        clauses.append(planned(SchedulingRequest.public_link_id) == filters.public_link_id)
     if filters.owner_id is not None:
-        clauses.append(SchedulingRequest.owner_id == filters.owner_id)
+        clauses.append(planned(SchedulingRequest.owner_id) == filters.owner_id)
     if filters.correlation_id is not None:
-        clauses.append(SchedulingRequest.correlation_id == filters.correlation_id)
+        clauses.append(planned(SchedulingRequest.correlation_id) == filters.correlation_id)
     if filters.updated_since is not None:
-        clauses.append(SchedulingRequest.updated_at >= filters.updated_since)
-    for word in filters.text.lower().split():
-        clauses.append(SchedulingRequest.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+        clauses.append(planned(SchedulingRequest.updated_at) >= filters.updated_since)
+    clauses.extend(search.clauses)
     return clauses
+
+
+def _as_is(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return column
 
 
 def newest_first(statement: Select[Any]) -> Select[Any]:
@@ -140,7 +163,7 @@ def matching_ids(filters: RequestFilters, ids: list[int]) -> set[int]:
     if not ids:
         return set()
     statement = select(SchedulingRequest.id).where(
-        SchedulingRequest.id.in_(ids), *conditions(filters)
+        SchedulingRequest.id.in_(ids), *conditions(filters, few_rows=True)
     )
     return set(db.session.execute(statement).scalars())
 
@@ -154,12 +177,15 @@ def decode_page_cursor(cursor: str) -> tuple[datetime, int]:
     stamp, row_id = decode_cursor(cursor, 2)
     if not isinstance(stamp, str) or not isinstance(row_id, int):
         raise InvalidCursor("cursor is not valid")
+    if not 0 <= row_id <= MAX_DATABASE_ID:  # out of the key's range: the database would fail
+        raise InvalidCursor("cursor is not valid")
     try:
         updated_at = datetime.fromisoformat(stamp)
-    except ValueError as exc:
+        if updated_at.tzinfo is None:
+            raise InvalidCursor("cursor is not valid")
+        updated_at = updated_at.astimezone(UTC)  # OverflowError at the ends of the calendar
+    except (ValueError, OverflowError) as exc:
         raise InvalidCursor("cursor is not valid") from exc
-    if updated_at.tzinfo is None:
-        raise InvalidCursor("cursor is not valid")
     return updated_at, row_id
 
 
@@ -203,9 +229,29 @@ def iterate_all(statement: Select[Any], batch: int = 500) -> Iterator[Any]:
         db.session.rollback()
 
 
+MAX_STATUS_CHOICES = 500
+
+
+def _present_statuses() -> Select[Any]:
+    """The distinct statuses by a walk of the (status, updated_at, id) index: one seek per
+    status (a "loose index scan", as a recursive CTE on SQLite and PostgreSQL alike)
+    where SELECT DISTINCT reads every row."""
+    status = SchedulingRequest.status
+    present = select(func.min(status).label("status")).cte("present", recursive=True)
+    following = select(func.min(status)).where(status > present.c.status).scalar_subquery()
+    present = present.union_all(select(following).where(present.c.status.is_not(None)))
+    return select(present.c.status).where(present.c.status.is_not(None)).limit(MAX_STATUS_CHOICES)
+
+
+_PRESENT_STATUSES = _present_statuses()
+
+
 def status_choices(selected: str = "") -> list[str]:
-    """The statuses present in the table (plus the selected one), for the filter select."""
-    present = set(db.session.execute(select(SchedulingRequest.status).distinct()).scalars())
+    """The statuses present in the table (plus the selected one), for the filter select.
+
+    Costs one index seek per distinct status, however many requests there are.
+    """
+    present = set(db.session.execute(_PRESENT_STATUSES).scalars())
     if selected:
         present.add(selected)
     return sorted(present)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, func, select
 
 from webapp.extensions import db
+from webapp.live.fanout import shared_rows
 from webapp.live.feed import DEFAULT_GRACE, FeedCursor
 from webapp.live.queries import RequestFilters, matching_ids
-from webapp.live.rows import load_rows, render_row
 from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest, User, utcnow
 
 BATCH = 500
@@ -30,6 +30,7 @@ RETRY_MILLISECONDS = 1000  # a stream ending at SSE_MAX_DURATION resumes at once
 # A delivery still pending after this long is stuck, not in flight: the page's starting
 # cursor does not wait for it (the stream would skip it after its grace period anyway).
 IN_FLIGHT = timedelta(minutes=1)
+WATCH_AT_START = 100  # pending deliveries below a starting cursor, newest first
 
 
 @dataclass(frozen=True)
@@ -103,33 +104,47 @@ def parse_cursor(*candidates: str | None) -> int | None:
     return None
 
 
+def _handled(condition: ColumnElement[bool]) -> list[Row[tuple[int, int | None]]]:
+    """Handled (not pending) deliveries meeting condition, with their request's pk."""
+    return list(
+        db.session.execute(
+            select(Delivery.id, SchedulingRequest.id)
+            .outerjoin(
+                SchedulingRequest,
+                SchedulingRequest.scheduling_request_id == Delivery.scheduling_request_id,
+            )
+            .where(condition, Delivery.status != DELIVERY_PENDING)
+            .order_by(Delivery.id)
+            .limit(BATCH)
+        ).all()
+    )
+
+
 def _poll(feed: FeedCursor, filters: RequestFilters, now: float) -> list[str]:
     """One look at the feed: the messages to send, oldest change first."""
-    handled = db.session.execute(
-        select(Delivery.id, SchedulingRequest.id)
-        .outerjoin(
-            SchedulingRequest,
-            SchedulingRequest.scheduling_request_id == Delivery.scheduling_request_id,
-        )
-        .where(Delivery.id > feed.low, Delivery.status != DELIVERY_PENDING)
-        .order_by(Delivery.id)
-        .limit(BATCH)
-    ).all()
+    handled = _handled(Delivery.id > feed.low)
+    if feed.watched:  # deliveries applied after the cursor gave up waiting for them
+        handled = _handled(Delivery.id.in_(feed.watched)) + handled
     request_of = {delivery_id: request_id for delivery_id, request_id in handled}
-    fresh = feed.observe(request_of, now)
-    request_ids = list(dict.fromkeys(request_of[d] for d in fresh if request_of[d] is not None))
+    newest: dict[int, int] = {}  # request pk -> the newest of its fresh deliveries
+    for delivery_id in feed.observe(request_of, now):
+        if (request_id := request_of[delivery_id]) is not None:
+            newest[request_id] = max(delivery_id, newest.get(request_id, 0))
     before = feed.low
     after = feed.advance(now)
+    if feed.given_up:
+        # A hole that is a stored delivery (pending: applying it failed or was slow) gets
+        # applied later; watch it so that its change is still sent. Without this, a delivery
+        # applied more than `grace` seconds after it was stored never reached open streams
+        # (tests/reliability/test_live_streams.py, ..._applied_after_the_gap_grace_...).
+        feed.watch(_existing(feed.given_up))
 
-    rows = load_rows(request_ids)
-    matching = matching_ids(filters, [row.id for row in rows])
+    rows = shared_rows(newest)  # loaded and rendered once per process, not per stream
+    ids = [row.id for row in rows]
+    matching = set(ids) if filters == RequestFilters() else matching_ids(filters, ids)
     messages = []
     for position, row in enumerate(rows):
-        payload = {
-            "id": row.scheduling_request_id,
-            "html": render_row(row),
-            "matches": row.id in matching,
-        }
+        payload = {"id": row.scheduling_request_id, "html": row.html, "matches": row.id in matching}
         # Only once the whole batch is out is `after` a safe place to resume from.
         last = position == len(rows) - 1
         messages.append(sse_message(json.dumps(payload), "row", after if last else before))
@@ -142,6 +157,24 @@ def _poll(feed: FeedCursor, filters: RequestFilters, now: float) -> list[str]:
 # poll (the browser reconnects to another worker) instead of holding a graceful shutdown
 # for its whole timeout.
 SHUTTING_DOWN = threading.Event()
+
+
+def _existing(delivery_ids: list[int]) -> list[int]:
+    return list(
+        db.session.execute(select(Delivery.id).where(Delivery.id.in_(delivery_ids))).scalars()
+    )
+
+
+def _pending_up_to(cursor: int) -> list[int]:
+    """Deliveries at or below a starting cursor still pending: their change comes later."""
+    return list(
+        db.session.execute(
+            select(Delivery.id)
+            .where(Delivery.status == DELIVERY_PENDING, Delivery.id <= cursor)
+            .order_by(Delivery.id.desc())
+            .limit(WATCH_AT_START)
+        ).scalars()
+    )
 
 
 def _still_signed_in(user_id: int, session_version: int) -> bool:
@@ -172,6 +205,9 @@ def event_stream(
     started = last_sent = clock()
     yield f"retry: {RETRY_MILLISECONDS}\n" + sse_comment("ping")
     try:
+        # A reconnect resumes past holes the last connection gave up on: watch them anew.
+        feed.watch(_pending_up_to(cursor))
+        db.session.remove()
         while clock() - started < settings.max_duration and not SHUTTING_DOWN.is_set():
             try:
                 messages = _poll(feed, filters, clock())

@@ -121,7 +121,8 @@ def export():  # type: ignore[no-untyped-def]
     )
 
 
-@bp.get("/requests/<scheduling_request_id>")
+# path: Cronofy owns the id, and one with a "/" in it must still have a page.
+@bp.get("/requests/<path:scheduling_request_id>")
 def request_detail(scheduling_request_id: str):  # type: ignore[no-untyped-def]
     try:
         detail = load_detail(scheduling_request_id)

@@ -82,8 +82,6 @@ class SchedulingRequest(db.Model):
     utm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     event_start: Mapped[str | None] = mapped_column(String(100))  # shown if a payload has one
     event_end: Mapped[str | None] = mapped_column(String(100))
-    # Lower-cased invitee names/emails, summary and correlation ID, for the free-text search.
-    search_text: Mapped[str] = mapped_column(Text, default="")
     notification_count: Mapped[int] = mapped_column(default=0)
     last_delivery_id: Mapped[int | None] = mapped_column()
     first_notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -91,3 +89,25 @@ class SchedulingRequest(db.Model):
 
     tracked_link: Mapped[TrackedLink | None] = relationship()
     public_link: Mapped[PublicLink | None] = relationship()
+
+
+# Terms compare byte-wise so that a prefix is a contiguous index range: SQLite's default
+# BINARY collation does that; PostgreSQL needs "C" (a linguistic collation orders "a-b"
+# and "ab" by other rules, and a range over it would miss or include the wrong terms).
+TERM_TYPE = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+class SchedulingRequestTerm(db.Model):
+    """One lower-cased search word of a Scheduling Request (webapp/live/search.py).
+
+    The dashboard's free text is a prefix range over the (term, request) index, so a
+    search costs what it finds, not the size of the table.
+    """
+
+    __tablename__ = "scheduling_request_terms"
+    __table_args__ = (Index("ix_scheduling_request_terms_term", "term", "scheduling_request_pk"),)
+
+    scheduling_request_pk: Mapped[int] = mapped_column(
+        ForeignKey("scheduling_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(TERM_TYPE, primary_key=True)

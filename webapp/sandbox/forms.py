@@ -17,8 +17,19 @@ MAX_PHONE = 64
 MAX_NOTES = 2000
 
 
-class MetadataTooLong(ValueError):
+class InvalidMetadata(ValueError):
+    """A correlation_id or utm_* value Cronofy would not accept; says which and why."""
+
+
+class MetadataTooLong(InvalidMetadata):
     """A correlation_id or utm_* value is over Cronofy's 128-character limit."""
+
+
+def has_control_characters(text: str, allowed: str = "") -> bool:
+    """Control characters (NUL among them, which PostgreSQL cannot store) other than allowed."""
+    return any(
+        (ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0) and char not in allowed for char in text
+    )
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ def parse_link_context(args: Mapping[str, str]) -> LinkContext:
                 f"{key} is {len(value)} characters long; Cronofy accepts at most "
                 f"{MAX_METADATA_LENGTH}."
             )
+        if has_control_characters(value):
+            raise InvalidMetadata(f"{key} contains control characters.")
     utm = {key: values[key] for key in UTM_KEYS if values[key]}
     return LinkContext(correlation_id=values["correlation_id"] or None, utm=utm)
 
@@ -66,12 +79,20 @@ def parse_answers(form: Mapping[str, str]) -> tuple[Answers, dict[str, str]]:
         errors["name"] = "Enter your name."
     elif len(answers.name) > MAX_NAME:
         errors["name"] = f"Use at most {MAX_NAME} characters."
+    elif has_control_characters(answers.name):
+        errors["name"] = "Use letters, digits and punctuation only."
     if not answers.email:
         errors["email"] = "Enter your email address."
-    elif len(answers.email) > MAX_EMAIL or not EMAIL_PATTERN.fullmatch(answers.email):
+    elif (
+        len(answers.email) > MAX_EMAIL
+        or not EMAIL_PATTERN.fullmatch(answers.email)
+        or has_control_characters(answers.email)
+    ):
         errors["email"] = "Enter an email address like name@example.com."
     if len(answers.phone_number) > MAX_PHONE or not PHONE_PATTERN.fullmatch(answers.phone_number):
         errors["phone_number"] = "Use digits, spaces and + ( ) - . only, at most 64 characters."
     if len(answers.notes) > MAX_NOTES:
         errors["notes"] = f"Use at most {MAX_NOTES} characters."
+    elif has_control_characters(answers.notes, allowed="\n\t"):
+        errors["notes"] = "Remove the control characters from your notes."
     return answers, errors

@@ -32,7 +32,7 @@ SESSION_KEY = "sandbox_claims"
 REMEMBERED_CLAIMS = 10
 # Refusals a person can fix by clicking the tracked link again answer 403; a link that is
 # not even shaped right answers 400.
-BAD_REQUEST_REASONS = {verify.MISSING, verify.MALFORMED, "metadata_too_long"}
+BAD_REQUEST_REASONS = {verify.MISSING, verify.MALFORMED, "metadata_too_long", "metadata_invalid"}
 
 
 @bp.before_request
@@ -106,8 +106,9 @@ def booking_page(code: str) -> Response:
             now=utcnow(),
             accepted=_accepted(),
         )
-    except forms.MetadataTooLong as exc:
-        return _refused("metadata_too_long", str(exc))
+    except forms.InvalidMetadata as exc:
+        too_long = isinstance(exc, forms.MetadataTooLong)
+        return _refused("metadata_too_long" if too_long else "metadata_invalid", str(exc))
     except service.NotConfigured as exc:
         return _refused("not_configured", str(exc), 503)
     if not verdict.ok:

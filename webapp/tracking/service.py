@@ -1,5 +1,9 @@
 """What a visit to /l/<slug> leads to. The hottest path: one indexed lookup, one insert.
 
+The lookup (`lookup.py`) runs on the request; the Visit insert is handed to `visits.py`,
+which writes it in the request (tests) or in the next batch of its write-behind buffer
+(servers). Nothing else touches the database, the ORM session or the user session.
+
 The decision order matters: an unknown slug records nothing; a dead link (disabled,
 expired, inactive Public Link) is refused for everyone; HEAD requests, bots and link
 previews get no token and no click; a booked link (without repeat bookings) sends the
@@ -10,15 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote, urlencode
+from functools import lru_cache
+from urllib.parse import quote
 
-from sqlalchemy import insert, select
+from flask import current_app
 
-from webapp.database import write_transaction
 from webapp.extensions import db
-from webapp.models import UTM_KEYS, PublicLink, TrackedLink, Visit
+from webapp.models import UTM_KEYS
 from webapp.tracking.agents import HUMAN
+from webapp.tracking.lookup import find_link
 from webapp.tracking.tokens import mint_claim_token
+from webapp.tracking.visits import PendingVisit, recorder_for
 
 # Visit outcomes.
 REDIRECT = "redirect"  # token minted, sent to the booking page
@@ -55,25 +61,7 @@ def follow(
     `agent_class` comes from `agents.classify_request`; `credentials` is None when the
     Embed public key or secret is not configured.
     """
-    row = db.session.execute(
-        select(
-            TrackedLink.id,
-            TrackedLink.correlation_id,
-            TrackedLink.utm_source,
-            TrackedLink.utm_medium,
-            TrackedLink.utm_campaign,
-            TrackedLink.utm_term,
-            TrackedLink.utm_content,
-            TrackedLink.expires_at,
-            TrackedLink.disabled_at,
-            TrackedLink.allow_repeat_bookings,
-            TrackedLink.booking_view_url,
-            PublicLink.url,
-            PublicLink.active,
-        )
-        .join(PublicLink, PublicLink.id == TrackedLink.public_link_id)
-        .where(TrackedLink.slug == slug)
-    ).one_or_none()
+    row = find_link(db.engine, slug)
     if row is None:
         return FollowResult(NOT_FOUND)
 
@@ -98,27 +86,29 @@ def follow(
             lifetime_seconds=credentials.token_lifetime,
         )
         jti = claim.jti
-        params = [("claim_token", claim.token), ("correlation_id", row.correlation_id)]
+        params = [("correlation_id", row.correlation_id)]
         params += [(key, value) for key in UTM_KEYS if (value := getattr(row, key))]
-        result = FollowResult(REDIRECT, location=booking_url(row.url, params))
+        result = FollowResult(REDIRECT, location=booking_url(row.url, params, claim.token))
 
-    with write_transaction():
-        db.session.execute(
-            insert(Visit).values(
-                tracked_link_id=row.id,
-                at=now,
-                jti=jti,
-                agent_class=agent_class,
-                outcome=result.outcome,
-            )
-        )
+    recorder = recorder_for(current_app._get_current_object())  # type: ignore[attr-defined]
+    recorder.record(PendingVisit(row.id, now, jti, agent_class, result.outcome))
     return result
 
 
-def booking_url(public_link_url: str, params: list[tuple[str, str]]) -> str:
-    """The Public Link URL with params appended, its own query kept, every value encoded."""
-    query = urlencode(params, quote_via=quote, safe="")
-    separator = "&" if "?" in public_link_url else "?"
+def booking_url(
+    public_link_url: str, params: list[tuple[str, str]], claim_token: str | None = None
+) -> str:
+    """The Public Link URL with claim_token then params appended, its own query kept, every
+    value URL-encoded (a claim token is base64url and dots, which need no encoding)."""
+    pairs = [f"{key}={quote(value, safe='')}" for key, value in params]
+    if claim_token is not None:
+        pairs.insert(0, f"claim_token={claim_token}")
+    return _query_prefix(public_link_url) + "&".join(pairs)
+
+
+@lru_cache(maxsize=1024)
+def _query_prefix(public_link_url: str) -> str:
+    """The stored URL followed by the separator its own query (if any) calls for."""
     if public_link_url.endswith(("?", "&")):
-        separator = ""
-    return f"{public_link_url}{separator}{query}"
+        return public_link_url
+    return public_link_url + ("&" if "?" in public_link_url else "?")

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.routing import BuildError
 
 from webapp.auth.access import admin_required
+from webapp.auth.views import safe_next
 from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.pagination import InvalidCursor
@@ -110,7 +111,7 @@ def pretty_body(body: bytes) -> str:
 
 def _back() -> str:
     """Back to the event log page the form was on (same-site paths only)."""
-    target = request.form.get("next", "")
-    if target.startswith("/events") and not target.startswith("//"):
+    target = safe_next(request.form.get("next"))  # no other host, no header-breaking bytes
+    if target is not None and target.startswith("/events"):
         return target
     return url_for("webhooks.event_log")

@@ -1,34 +1,47 @@
 """Storing and applying Cronofy deliveries (DESIGN §2, §5). The receiver's services.
 
-Store first, in its own committed transaction, so an acknowledged delivery is never lost;
-then apply it to its Scheduling Request in a second transaction. A crash between the two
-leaves the delivery `pending`, and `apply_pending` finishes it (gunicorn start, and a small
-sweep after each delivery). Applying is idempotent: it only ever touches a pending or
-failed delivery, re-checked inside the write transaction.
+The receiver groups concurrent deliveries (batcher.GroupCommit): one write transaction
+stores a whole batch and applies it (writer.write_batch), and every delivery in it is
+answered once that transaction has committed, so an acknowledged delivery is never lost.
+A delivery stored but not applied (applying failed, or the server died in between on an
+older version) stays `pending`; `apply_pending` finishes it: at gunicorn start, and in a
+sweep that each worker runs at most every SWEEP_INTERVAL seconds while deliveries come in.
+Applying is idempotent: it only ever touches a pending or failed delivery, re-checked
+inside the write transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from dataclasses import dataclass
+import os
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from flask import current_app
+from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import OperationalError
 
 from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.models import DELIVERY_FAILED, DELIVERY_PENDING, Delivery, utcnow
-from webapp.webhooks import payload
-from webapp.webhooks.apply import apply_notification
+from webapp.webhooks import payload, writer
+from webapp.webhooks.apply import DELIVERIES, Ready, apply_batch
+from webapp.webhooks.batcher import GroupCommit, Take
+from webapp.webhooks.writer import MAX_ERROR, Incoming
 
 log = logging.getLogger(__name__)
 
-DUPLICATE = "duplicate"
 REPROCESSABLE = (DELIVERY_FAILED, DELIVERY_PENDING)
 SWEEP_LIMIT = 10
 SWEEP_AGE_SECONDS = 30.0
-MAX_ERROR = 2000
+SWEEP_INTERVAL = 30.0
+# How long a delivery waits for its batch before the receiver answers 503 (Cronofy then
+# retries; a retry of a body that did get stored is a duplicate, answered 2xx).
+WAIT_SECONDS = 25.0
+_EXTENSION = "webhooks.receiver"
+_setup_lock = threading.Lock()
 
 
 class DeliveryNotFound(LookupError):
@@ -45,52 +58,77 @@ class Stored:
     duplicate: bool
 
 
-def receive(body: bytes) -> str:
-    """Store an authentic body, then apply it: 'duplicate', 'applied', 'stale', 'failed'.
+@dataclass
+class _Receiver:
+    """Per app and per process: the group commit and the time of the last sweep."""
 
-    Returns 'pending' when storing worked but applying hit a transient database problem;
-    the delivery is safe and a later sweep applies it.
+    pid: int = field(default_factory=os.getpid)
+    group: GroupCommit[Incoming, str] = field(default_factory=GroupCommit)
+    sweep_lock: threading.Lock = field(default_factory=threading.Lock)
+    last_sweep: float = float("-inf")
+
+
+def receive(body: bytes) -> str:
+    """Store an authentic body durably and apply it: 'duplicate', 'applied', 'stale' or
+    'failed' (unreadable, kept with its error).
+
+    'pending' when it was stored but applying hit a database problem; a later sweep
+    applies it. Raises batcher.Busy or batcher.WriteFailed when it could not be stored
+    in time: the caller must not acknowledge it then.
     """
-    stored = store(body)
-    if stored.duplicate:
-        return DUPLICATE
-    status = apply_safely(stored.delivery_id)
+    incoming = writer.prepare(body)  # reading the body happens before any lock is taken
+    timeout = float(current_app.config.get("RECEIVER_WAIT_SECONDS", WAIT_SECONDS))
+    state = _receiver()
+    status = state.group.submit(incoming, _write, timeout)
+    _sweep_if_due(state)
+    return status
+
+
+def _write(take: Take[Incoming]) -> list[str]:
+    written = writer.write_batch(take)
+    for index, delivery_id in written.unapplied:
+        written.outcomes[index] = apply_safely(delivery_id)
+    return written.outcomes
+
+
+def _receiver() -> _Receiver:
+    extensions = current_app.extensions
+    state = extensions.get(_EXTENSION)
+    if state is None or state.pid != os.getpid():  # a fork's copy holds the parent's locks
+        with _setup_lock:
+            state = extensions.get(_EXTENSION)
+            if state is None or state.pid != os.getpid():
+                state = extensions[_EXTENSION] = _Receiver()
+    return state
+
+
+def _sweep_if_due(state: _Receiver) -> None:
+    """Apply a few deliveries left pending, at most once per SWEEP_INTERVAL per worker."""
+    now = time.monotonic()
+    if now - state.last_sweep < SWEEP_INTERVAL or not state.sweep_lock.acquire(blocking=False):
+        return
     try:
+        state.last_sweep = now
         apply_pending(older_than_seconds=SWEEP_AGE_SECONDS, limit=SWEEP_LIMIT)
     except Exception:  # the sweep is housekeeping: it never costs Cronofy its answer
         db.session.rollback()
         log.exception("sweep of pending deliveries failed")
-    return status
+    finally:
+        state.sweep_lock.release()
 
 
 def store(body: bytes, received_at: datetime | None = None) -> Stored:
-    """Keep the raw body durably, once: the same bytes again are a duplicate, not a row."""
-    digest = hashlib.sha256(body).hexdigest()
-    existing = _delivery_id_for(digest)
-    if existing is not None:
+    """Keep the raw body durably, once, as pending: the same bytes again are a duplicate."""
+    item = writer.prepare(body, received_at)
+    with write_transaction():
+        connection = db.session.connection()
+        ids = writer.insert_new(connection, [writer.row_for(item, utcnow(), DELIVERY_PENDING)])
+        if item.digest in ids:
+            return Stored(ids[item.digest], duplicate=False)
+        existing = connection.execute(
+            select(DELIVERIES.c.id).where(DELIVERIES.c.body_sha256 == item.digest)
+        ).scalar_one()
         return Stored(existing, duplicate=True)
-    head = payload.envelope(body)
-    try:
-        with write_transaction():
-            delivery = Delivery(
-                body=body,
-                body_sha256=digest,
-                received_at=received_at or utcnow(),
-                type=head.type,
-                triggered_at=head.triggered_at,
-                scheduling_request_id=head.scheduling_request_id,
-                status=DELIVERY_PENDING,
-            )
-            db.session.add(delivery)
-            db.session.flush()
-            delivery_id = delivery.id
-    except IntegrityError:
-        # Another worker stored the same body between our look-up and our insert.
-        existing = _delivery_id_for(digest)
-        if existing is None:
-            raise
-        return Stored(existing, duplicate=True)
-    return Stored(delivery_id, duplicate=False)
 
 
 def apply_delivery(delivery_id: int) -> str:
@@ -99,24 +137,33 @@ def apply_delivery(delivery_id: int) -> str:
     Unreadable payloads end as 'failed' with the reason on the delivery. An already applied
     or stale delivery is left alone (another worker got there first).
     """
-    for attempt in range(3):
+    with write_transaction():
+        connection = db.session.connection()
+        row = connection.execute(
+            select(DELIVERIES.c.status, DELIVERIES.c.body, DELIVERIES.c.received_at)
+            .where(DELIVERIES.c.id == delivery_id)
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise DeliveryNotFound(delivery_id)
+        if row.status not in REPROCESSABLE:
+            return row.status
+        now = utcnow()
         try:
-            with write_transaction():
-                delivery = db.session.execute(
-                    db.select(Delivery).where(Delivery.id == delivery_id).with_for_update()
-                ).scalar_one_or_none()
-                if delivery is None:
-                    raise DeliveryNotFound(delivery_id)
-                if delivery.status not in REPROCESSABLE:
-                    return delivery.status
-                _apply(delivery)
-                return delivery.status
-        except IntegrityError:
-            # Two first notifications for one request raced to create it (PostgreSQL);
-            # the next attempt finds the row the other transaction committed.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+            notification = payload.parse(bytes(row.body))
+        except payload.PayloadError as exc:
+            error = str(exc)[:MAX_ERROR]
+            _set(connection, delivery_id, status=DELIVERY_FAILED, error=error, processed_at=now)
+            return DELIVERY_FAILED
+        _set(
+            connection,
+            delivery_id,
+            type=notification.type,
+            triggered_at=notification.triggered_at,
+            scheduling_request_id=notification.scheduling_request_id,
+        )
+        ready = Ready(delivery_id, row.received_at, notification)
+        return apply_batch(connection, [ready], now)[delivery_id]
 
 
 def apply_safely(delivery_id: int) -> str:
@@ -194,34 +241,14 @@ def reprocess_failed(batch: int = 100) -> dict[str, int]:
         after = ids[-1]
 
 
-def _apply(delivery: Delivery) -> None:
-    now = utcnow()
-    delivery.processed_at = now
-    try:
-        notification = payload.parse(bytes(delivery.body))
-    except payload.PayloadError as exc:
-        delivery.status = DELIVERY_FAILED
-        delivery.error = str(exc)[:MAX_ERROR]
-        return
-    delivery.type = notification.type
-    delivery.triggered_at = notification.triggered_at
-    delivery.scheduling_request_id = notification.scheduling_request_id
-    delivery.error = None
-    apply_notification(notification, delivery, now)  # sets applied or stale
+def _set(connection: Connection, delivery_id: int, **values: object) -> None:
+    connection.execute(update(DELIVERIES).where(DELIVERIES.c.id == delivery_id).values(**values))
 
 
 def _mark_failed(delivery_id: int, error: str) -> None:
     with write_transaction():
-        delivery = db.session.get(Delivery, delivery_id)
-        if delivery is not None and delivery.status in REPROCESSABLE:
-            delivery.status = DELIVERY_FAILED
-            delivery.error = error[:MAX_ERROR]
-            delivery.processed_at = utcnow()
-
-
-def _delivery_id_for(digest: str) -> int | None:
-    found = db.session.execute(
-        db.select(Delivery.id).where(Delivery.body_sha256 == digest)
-    ).scalar_one_or_none()
-    db.session.rollback()
-    return found
+        db.session.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.status.in_(REPROCESSABLE))
+            .values(status=DELIVERY_FAILED, error=error[:MAX_ERROR], processed_at=utcnow())
+        )

@@ -19,6 +19,7 @@ from webapp.webhooks.untrusted import (
     identifier,
     kind,
     mapping,
+    printable,
     text,
 )
 
@@ -79,6 +80,8 @@ def load(body: bytes) -> dict[str, Any]:
         raise PayloadError(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
     except json.JSONDecodeError as exc:
         raise PayloadError(f"body is not JSON: {exc.msg} (line {exc.lineno})") from exc
+    except ValueError as exc:  # e.g. an integer past Python's digit limit for int()
+        raise PayloadError(f"body is not JSON this app can read: {exc}") from exc
     except RecursionError as exc:  # pathologically nested arrays or objects
         raise PayloadError("body is nested too deeply to read") from exc
     if not isinstance(document, dict):
@@ -141,7 +144,10 @@ def parse_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value.strip())
     if moment.tzinfo is None:
         raise ValueError("no timezone")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-23:59 is past the year 9999 in UTC
+        raise ValueError("out of range in UTC") from exc
 
 
 def _notification_type(document: dict[str, Any]) -> str:
@@ -231,10 +237,12 @@ def _captured(scheduler: dict[str, Any]) -> dict[str, str]:
     for key, value in scheduler.items():
         if not key.startswith(CAPTURED_PREFIX) or len(answers) >= MAX_CAPTURED:
             continue
-        name = key[len(CAPTURED_PREFIX) :][:MAX_IDENTIFIER]
+        name = printable(key[len(CAPTURED_PREFIX) :][:MAX_IDENTIFIER])
         if not name or value is None:
             continue
-        answer = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        answer = printable(
+            value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        )
         answers[name] = answer if len(answer) <= MAX_TEXT else answer[: MAX_TEXT - 1] + "…"
     return answers
 

@@ -14,6 +14,7 @@ from webapp.models import (
     Delivery,
 )
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
+from webapp.security import MAX_DATABASE_ID
 
 STATUSES = (DELIVERY_PENDING, DELIVERY_APPLIED, DELIVERY_STALE, DELIVERY_FAILED)
 PAGE_SIZE = 50
@@ -37,7 +38,7 @@ def deliveries_page(
         query = query.where(Delivery.status == status)
     if cursor:
         (before,) = decode_cursor(cursor, 1)
-        if not isinstance(before, int):
+        if not isinstance(before, int) or not 0 <= before <= MAX_DATABASE_ID:
             raise InvalidCursor("cursor is not valid")
         query = query.where(Delivery.id < before)
     rows = list(db.session.execute(query).scalars())

@@ -6,6 +6,7 @@ exactly what was wrong: a number where a string belongs is refused, never guesse
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MAX_TEXT = 2000  # display text is cut beyond this
@@ -33,11 +34,24 @@ def string(value: Any, where: str) -> str | None:
     return value
 
 
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def printable(value: str) -> str:
+    """Display text that every database stores, with U+FFFD for what none can.
+
+    NUL (PostgreSQL refuses it) and lone surrogates (JSON allows "\\ud800"; no UTF-8 encoder
+    takes it) are the two characters a JSON string can carry that a text column cannot.
+    """
+    return UNSTORABLE.sub("\ufffd", value)
+
+
 def text(container: dict[str, Any], key: str, where: str, limit: int = MAX_TEXT) -> str | None:
     """Display text: cut (not refused) when absurdly long."""
     value = string(container.get(key), f"{where}.{key}")
     if value is None:
         return None
+    value = printable(value)
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -49,6 +63,8 @@ def identifier(container: dict[str, Any], key: str, where: str, limit: int) -> s
     value = value.strip()
     if len(value) > limit:
         raise PayloadError(f"{where}.{key} is longer than {limit} characters")
+    if UNSTORABLE.search(value):  # never in a real id or URL, and no database stores them
+        raise PayloadError(f"{where}.{key} contains a NUL or a lone surrogate character")
     return value or None
 
 

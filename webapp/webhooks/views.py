@@ -2,8 +2,9 @@
 
 The receiver answers exactly as DESIGN §3 "Receiver answers": 503 without a client secret,
 413 over MAX_CONTENT_LENGTH, 401 (recorded, body not kept) unless the HMAC header matches
-the raw bytes, and 2xx for every authentic delivery once it is stored. The admin event log
-lives in events.py, on the same blueprint.
+the raw bytes, and 2xx for every authentic delivery once it is stored (503 when it could
+not be stored in time, so that Cronofy retries). The admin event log lives in events.py,
+on the same blueprint.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from webapp.extensions import csrf
 from webapp.models import utcnow
 from webapp.urls import external_url
 from webapp.webhooks import ingest, queries, refusals, sample
+from webapp.webhooks.batcher import Busy, WriteFailed
 from webapp.webhooks.signatures import HEADER, header_values, is_authentic
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ NO_SECRET_MESSAGE = (
     "No Cronofy client secret is configured (CRONOFY_CLIENT_SECRET), so this receiver "
     "cannot verify notifications and accepts none."
 )
+NOT_STORED_MESSAGE = "The delivery could not be stored just now; please retry."
 
 
 @bp.post("/webhooks/cronofy")
@@ -58,7 +61,16 @@ def receive():  # type: ignore[no-untyped-def]
         )
         _record_refusal(reason)
         return json_error(401, reason, code="invalid_signature")
-    return jsonify(status=ingest.receive(body)), 200
+    try:
+        status = ingest.receive(body)
+    except (Busy, WriteFailed):
+        # Not stored (or not known to be): never a 2xx then. Cronofy retries, and a retry
+        # of a body that did get stored after all is a duplicate, answered 2xx.
+        log.exception("delivery not stored in time; answering 503 so that it is retried")
+        response, code = json_error(503, NOT_STORED_MESSAGE, code="not_stored")
+        response.headers["Retry-After"] = "5"
+        return response, code
+    return jsonify(status=status), 200
 
 
 def _read_body() -> bytes:

@@ -1,0 +1,306 @@
+"""Every route of the app against every kind of visitor (issue 5: the authorisation matrix).
+
+Visitors: anonymous; a signed-in staff member (with their API token on /api/); a signed-in
+admin (likewise); someone holding a revoked API token; and the still-open session (and API
+token) of a user who was deactivated after signing in. Each rule in `app.url_map` has an
+entry in ROUTES; a rule without one fails `test_every_route_is_classified`, so a new route
+must be given its expected answers before the suite passes again.
+
+A refusal must also be harmless: after every 302-to-login, 401 and 403 the database is
+exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask, url_for
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.security.conftest import World, bearer, deactivate, sign_in
+from webapp.extensions import db
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+ACTORS = ("anonymous", "revoked_token", "deactivated", "staff", "admin")
+
+LOGIN = "redirect to /login"
+API_401 = "401 JSON"
+FORBIDDEN = 403
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one (endpoint, method) answers to each visitor."""
+
+    kind: str  # "public" | "staff" | "admin" | "api"
+    values: Callable[[World], dict[str, Any]] = lambda world: {}
+    data: Callable[[World], dict[str, Any]] | None = None
+    ok: int = 200  # the signed-in answer (admin; staff too unless staff_ok says otherwise)
+    staff_ok: int | None = None
+    public: dict[str, int] = field(default_factory=dict)  # kind "public": per actor
+
+    def expected(self, actor: str) -> int | str:
+        if self.kind == "public":
+            return self.public.get(actor, self.public.get("*", 200))
+        if actor in ("anonymous", "revoked_token", "deactivated"):
+            return API_401 if self.kind == "api" else LOGIN
+        if actor == "staff":
+            if self.kind == "admin":
+                return FORBIDDEN
+            return self.ok if self.staff_ok is None else self.staff_ok
+        return self.ok
+
+
+def everyone(status: int, **per_actor: int) -> dict[str, int]:
+    return {"*": status, **per_actor}
+
+
+def public_link(world: World) -> dict[str, Any]:
+    return {"link_id": world.public_link_id}
+
+
+def tracked_link(world: World) -> dict[str, Any]:
+    return {"link_id": world.tracked_link_id}
+
+
+def staff_user(world: World) -> dict[str, Any]:
+    return {"user_id": world.staff_id}
+
+
+def booking(world: World) -> dict[str, Any]:
+    return {"token": world.booking_token}
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    # -- public ------------------------------------------------------------------------------
+    ("health.healthz", "GET"): Route("public", public=everyone(200)),
+    ("auth.login", "GET"): Route("public", public=everyone(200, staff=302, admin=302)),
+    ("auth.login", "POST"): Route("public", data=lambda w: {}, public=everyone(422)),
+    ("auth.setup", "GET"): Route("public", public=everyone(404)),
+    ("auth.setup", "POST"): Route("public", data=lambda w: {}, public=everyone(404)),
+    ("auth.logout", "POST"): Route("public", data=lambda w: {}, public=everyone(302)),
+    ("tracking.follow", "GET"): Route(
+        "public", values=lambda w: {"slug": w.slug}, public=everyone(302)
+    ),
+    ("webhooks.receive", "POST"): Route("public", data=lambda w: {}, public=everyone(401)),
+    ("sandbox.booking_page", "GET"): Route(
+        "public", values=lambda w: {"code": w.sandbox_code}, public=everyone(400)
+    ),
+    ("sandbox.confirm", "POST"): Route(
+        "public", values=lambda w: {"code": w.sandbox_code}, data=lambda w: {}, public=everyone(403)
+    ),
+    ("sandbox.confirmation", "GET"): Route("public", values=booking, public=everyone(200)),
+    ("sandbox.reschedule", "POST"): Route(
+        "public", values=booking, data=lambda w: {}, public=everyone(422)
+    ),
+    ("sandbox.decline", "POST"): Route(
+        "public", values=booking, data=lambda w: {}, public=everyone(303)
+    ),
+    # -- any signed-in user ------------------------------------------------------------------
+    ("live.index", "GET"): Route("staff"),
+    ("live.stream", "GET"): Route("staff"),
+    ("live.export", "GET"): Route("staff"),
+    ("live.request_detail", "GET"): Route(
+        "staff", values=lambda w: {"scheduling_request_id": w.scheduling_request_id}
+    ),
+    ("auth.account_password", "GET"): Route("staff"),
+    ("auth.account_password", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("auth.tokens", "GET"): Route("staff"),
+    ("auth.token_create", "POST"): Route("staff", data=lambda w: {"name": "matrix"}),
+    # The admin's own token: the admin revokes it; staff may not even see that it exists.
+    ("auth.token_revoke", "POST"): Route(
+        "staff",
+        values=lambda w: {"token_id": w.spare_token_id},
+        data=lambda w: {},
+        ok=302,
+        staff_ok=404,
+    ),
+    ("links.public_links", "GET"): Route("staff"),
+    ("links.public_link_new", "GET"): Route("staff"),
+    ("links.public_link_new", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("links.public_link_edit", "GET"): Route("staff", values=public_link),
+    ("links.public_link_edit", "POST"): Route(
+        "staff", values=public_link, data=lambda w: {}, ok=422
+    ),
+    ("links.public_link_deactivate", "POST"): Route(
+        "staff", values=public_link, data=lambda w: {}, ok=302
+    ),
+    ("links.public_link_reactivate", "POST"): Route(
+        "staff", values=public_link, data=lambda w: {}, ok=302
+    ),
+    ("links.tracked_links", "GET"): Route("staff"),
+    ("links.tracked_links_export", "GET"): Route("staff"),
+    ("links.tracked_links_bulk", "GET"): Route("staff"),
+    ("links.tracked_links_bulk", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("links.tracked_link_new", "GET"): Route("staff"),
+    ("links.tracked_link_new", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("links.tracked_link_detail", "GET"): Route("staff", values=tracked_link),
+    ("links.tracked_link_detail", "POST"): Route(
+        "staff", values=tracked_link, data=lambda w: {}, ok=422
+    ),
+    ("links.tracked_link_disable", "POST"): Route(
+        "staff", values=tracked_link, data=lambda w: {}, ok=302
+    ),
+    ("links.tracked_link_enable", "POST"): Route(
+        "staff", values=tracked_link, data=lambda w: {}, ok=302
+    ),
+    # -- admins only ---------------------------------------------------------------------------
+    ("auth.users", "GET"): Route("admin"),
+    ("auth.user_create", "POST"): Route("admin", data=lambda w: {}, ok=422),
+    # Staff try to promote themselves: 403, and they stay staff (the snapshot checks it).
+    ("auth.user_role", "POST"): Route(
+        "admin", values=staff_user, data=lambda w: {"role": "admin"}, ok=302
+    ),
+    ("auth.user_active", "POST"): Route(
+        "admin", values=staff_user, data=lambda w: {"active": "1"}, ok=302
+    ),
+    ("auth.user_password", "GET"): Route("admin", values=staff_user),
+    ("auth.user_password", "POST"): Route("admin", values=staff_user, data=lambda w: {}, ok=422),
+    ("webhooks.settings", "GET"): Route("admin"),
+    ("webhooks.send_test_notification", "POST"): Route("admin", data=lambda w: {}, ok=302),
+    ("webhooks.event_log", "GET"): Route("admin"),
+    ("webhooks.delivery_detail", "GET"): Route(
+        "admin", values=lambda w: {"delivery_id": w.failed_delivery_id}
+    ),
+    ("webhooks.reprocess", "POST"): Route(
+        "admin", values=lambda w: {"delivery_id": w.failed_delivery_id}, data=lambda w: {}, ok=302
+    ),
+    ("webhooks.reprocess_failed", "POST"): Route("admin", data=lambda w: {}, ok=302),
+    # -- the JSON API (bearer tokens only) ----------------------------------------------------
+    ("api.list_public_links", "GET"): Route("api"),
+    ("api.create_public_link", "POST"): Route("api", data=lambda w: {}, ok=422),
+    ("api.get_public_link", "GET"): Route("api", values=public_link),
+    ("api.update_public_link", "PATCH"): Route("api", values=public_link, data=lambda w: {}),
+    ("api.list_tracked_links", "GET"): Route("api"),
+    ("api.create_tracked_link", "POST"): Route("api", data=lambda w: {}, ok=422),
+    ("api.get_tracked_link", "GET"): Route("api", values=tracked_link),
+    ("api.update_tracked_link", "PATCH"): Route("api", values=tracked_link, data=lambda w: {}),
+    ("api.list_scheduling_requests", "GET"): Route("api"),
+    ("api.get_scheduling_request", "GET"): Route(
+        "api", values=lambda w: {"scheduling_request_id": w.scheduling_request_id}
+    ),
+}
+
+
+def app_routes(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def snapshot(app: Flask) -> str:
+    """A digest of every row of every table: equal digests, nothing changed."""
+    digest = hashlib.sha256()
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            rows = db.session.execute(select(table).order_by(*table.primary_key.columns)).all()
+            digest.update(f"{table.name}:{[tuple(row) for row in rows]!r}".encode())
+        db.session.remove()
+    return digest.hexdigest()
+
+
+@dataclass
+class Actor:
+    client: FlaskClient
+    token: str | None = None  # sent as a bearer token on /api/ requests
+    token_everywhere: bool = False  # sent on every request (token holders without a session)
+
+    def headers(self, path: str) -> dict[str, str]:
+        headers = {"User-Agent": BROWSER}
+        if self.token and (self.token_everywhere or path.startswith("/api/")):
+            headers.update(bearer(self.token))
+        return headers
+
+
+def make_actors(world: World) -> dict[str, Actor]:
+    app = world.app
+    deactivated = sign_in(app.test_client(), "gone@example.com")
+    assert deactivated.get("/users").status_code == 200  # a working admin session, until...
+    deactivate(app, world.gone_id)
+    return {
+        "anonymous": Actor(app.test_client()),
+        "revoked_token": Actor(app.test_client(), world.revoked_token, token_everywhere=True),
+        "deactivated": Actor(deactivated, world.gone_token, token_everywhere=True),
+        "staff": Actor(sign_in(app.test_client(), "staff@example.com"), world.staff_token),
+        "admin": Actor(sign_in(app.test_client(), "admin@example.com"), world.admin_token),
+    }
+
+
+def send(actor: Actor, method: str, path: str, route: Route, world: World):  # type: ignore[no-untyped-def]
+    kwargs: dict[str, Any] = {"method": method, "headers": actor.headers(path)}
+    if route.data is not None:
+        if route.kind == "api":
+            kwargs["json"] = route.data(world)
+        else:
+            kwargs["data"] = route.data(world)
+    return actor.client.open(path, **kwargs)
+
+
+def problem(expected: int | str, response) -> str | None:  # type: ignore[no-untyped-def]
+    if expected == LOGIN:
+        location = urlsplit(response.headers.get("Location", ""))
+        if response.status_code != 302 or location.path != "/login":
+            return f"expected a redirect to /login, got {response.status_code} {location.geturl()}"
+        if location.netloc not in ("", "localhost"):
+            return f"the sign-in redirect leaves the site: {location.geturl()}"
+        return None
+    if expected == API_401:
+        body = response.get_json(silent=True) or {}
+        error = body.get("error") if isinstance(body, dict) else None
+        if response.status_code != 401 or not isinstance(error, dict):
+            return f"expected a 401 JSON error, got {response.status_code} {response.mimetype}"
+        if error.get("code") != "unauthorized" or not isinstance(error.get("message"), str):
+            return f"the 401 body is not the documented error shape: {body}"
+        return None
+    if response.status_code != expected:
+        return f"expected {expected}, got {response.status_code}"
+    return None
+
+
+def test_every_route_is_classified(sec_app):
+    routes = app_routes(sec_app)
+    unclassified = sorted(routes - set(ROUTES))
+    stale = sorted(set(ROUTES) - routes)
+    assert not unclassified, (
+        f"new route(s) without an expected answer per visitor; add them to ROUTES: {unclassified}"
+    )
+    assert not stale, f"ROUTES lists route(s) the app no longer has: {stale}"
+
+
+@pytest.mark.parametrize("key", sorted(ROUTES), ids=lambda key: f"{key[0]}-{key[1]}")
+def test_route_answers_every_kind_of_visitor(world, key):
+    endpoint, method = key
+    route = ROUTES[key]
+    app = world.app
+    actors = make_actors(world)
+    with app.test_request_context():
+        path = url_for(endpoint, **route.values(world))
+    failures = []
+    for name in ACTORS:
+        expected = route.expected(name)
+        refused = expected in (LOGIN, API_401, FORBIDDEN)
+        before = snapshot(app) if refused and method != "GET" else None
+        response = send(actors[name], method, path, route, world)
+        try:
+            if found := problem(expected, response):
+                failures.append(f"{name}: {found}")
+            if before is not None and snapshot(app) != before:
+                failures.append(f"{name}: refused ({expected}) but the database changed")
+        finally:
+            response.close()
+    if route.kind == "api":
+        # A signed-in browser session is not an API credential (it would bypass CSRF).
+        admin_session = actors["admin"].client
+        response = admin_session.open(path, method=method, headers={"User-Agent": BROWSER})
+        if found := problem(API_401, response):
+            failures.append(f"admin session without a token: {found}")
+    assert not failures, f"{method} {path}:\n" + "\n".join(failures)

@@ -1,0 +1,88 @@
+"""Rendered rows shared by the live streams of one process.
+
+Every open dashboard holds a stream, and each stream used to load and render every changed
+row on its own: with 50 dashboards open on 4 workers the same row was read and rendered
+about 12 times per worker per change, which took most of the server's CPU under a delivery
+load (tests/reliability/test_live_streams.py: 5,000 deliveries with 50 streams open were
+received at about 60/s on SQLite, against 160/s with no stream open). Now a row is loaded
+and rendered once per (request, newest delivery) per process, and shared.
+
+The key is the request and the newest delivery the stream is reporting for it: the row is
+read after that delivery was applied, so it shows that change or a later one, and the next
+change has a new key. The cache lives on the app, not the module: tests build many apps in
+one process, and a database emptied between them hands out the same ids again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+
+from webapp.live.rows import load_rows, render_row
+
+CACHE_SIZE = 4096  # rows; a few seconds of changes under load, a few MB of HTML
+
+
+@dataclass(frozen=True)
+class SharedRow:
+    id: int
+    scheduling_request_id: str
+    html: str
+    order: tuple[datetime, int]  # (updated_at, id): the order the stream sends rows in
+
+
+class RowCache:
+    """A small thread-safe LRU of rendered rows."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._size = size
+        self._rows: OrderedDict[tuple[int, int], SharedRow] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int]) -> SharedRow | None:
+        with self._lock:
+            row = self._rows.get(key)
+            if row is not None:
+                self._rows.move_to_end(key)
+            return row
+
+    def put(self, key: tuple[int, int], row: SharedRow) -> None:
+        with self._lock:
+            self._rows[key] = row
+            self._rows.move_to_end(key)
+            while len(self._rows) > self._size:
+                self._rows.popitem(last=False)
+
+
+def _cache() -> RowCache:
+    cache = current_app.extensions.get("live_row_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("live_row_cache", RowCache())
+    return cache
+
+
+def shared_rows(newest_delivery: dict[int, int]) -> list[SharedRow]:
+    """The rows for {request pk: newest delivery id}, oldest activity first."""
+    cache = _cache()
+    found: dict[int, SharedRow] = {}
+    missing = []
+    for request_id, delivery_id in newest_delivery.items():
+        row = cache.get((request_id, delivery_id))
+        if row is None:
+            missing.append(request_id)
+        else:
+            found[request_id] = row
+    for loaded in load_rows(missing):
+        row = SharedRow(
+            id=loaded.id,
+            scheduling_request_id=loaded.scheduling_request_id,
+            html=render_row(loaded),
+            order=(loaded.updated_at, loaded.id),
+        )
+        cache.put((loaded.id, newest_delivery[loaded.id]), row)
+        found[loaded.id] = row
+    return sorted(found.values(), key=lambda row: row.order)

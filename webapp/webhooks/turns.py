@@ -1,0 +1,84 @@
+"""Taking turns at SQLite's write lock between gunicorn workers, through an OS file lock.
+
+SQLite's own busy handler polls, sleeping 1, 2, 5, 10 ... 100 ms between tries, so a worker
+waiting for the write lock keeps sleeping after it has been released; under load those
+sleeps, not the work, set the receiver's pace. A worker waiting on flock() is woken by the
+kernel the moment the holder lets go. Only the receiver's batches take turns this way;
+other writers (sign-in, visits) still meet them in SQLite's busy handler, as before, so
+this is an optimisation, never what keeps the data consistent. PostgreSQL needs none of it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import URL
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: writers wait in SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
+
+_files: dict[str, tuple[int, int, threading.Lock]] = {}  # lock file -> (pid, fd, lock)
+_files_guard = threading.Lock()
+
+
+class Turn:
+    """A held turn; `release()` lets the next worker start before this one's COMMIT."""
+
+    def __init__(self, fd: int | None = None, lock: threading.Lock | None = None) -> None:
+        self._fd, self._lock = fd, lock
+
+    def release(self) -> None:
+        fd, lock, self._fd, self._lock = self._fd, self._lock, None, None
+        if fd is not None and lock is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                lock.release()
+
+
+@contextmanager
+def writers_in_turn(url: URL) -> Iterator[Turn]:
+    """Wait for this database's turn (SQLite files only) and hold it until released.
+
+    Release it after the last statement and before COMMIT: the commit (and the WAL
+    checkpoint SQLite may run in it) then overlaps the next worker's batch.
+    """
+    path = _lock_file(url)
+    if path is None:
+        yield Turn()
+        return
+    fd, lock = _open(path)
+    lock.acquire()  # flock() does not exclude threads that share one open file
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        lock.release()
+        raise
+    turn = Turn(fd, lock)
+    try:
+        yield turn
+    finally:
+        turn.release()
+
+
+def _lock_file(url: URL) -> str | None:
+    if fcntl is None or url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return os.path.abspath(database) + "-receiver.lock"
+
+
+def _open(path: str) -> tuple[int, threading.Lock]:
+    with _files_guard:
+        entry = _files.get(path)
+        if entry is None or entry[0] != os.getpid():  # never a descriptor from before fork
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            entry = _files[path] = (os.getpid(), fd, threading.Lock())
+        return entry[1], entry[2]
