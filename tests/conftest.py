@@ -6,6 +6,7 @@ set (CI's PostgreSQL run) the tables are created once and emptied after each tes
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
@@ -27,6 +28,7 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 # The schema always comes from the migrations, so every run tests them too: SQLite tests copy
 # a template file upgraded once per run; PostgreSQL is upgraded once and emptied after each test.
 _template_dir = Path(tempfile.mkdtemp(prefix="webapp-test-template-"))
+atexit.register(shutil.rmtree, _template_dir, ignore_errors=True)
 _state = {"template": None, "pg_ready": False}
 
 

@@ -207,7 +207,7 @@ def test_cli_reprocess_and_apply_pending(app, client, runner):
 
 
 def test_only_web_urls_become_the_tracked_links_booked_redirect():
-    from webapp.webhooks.apply import is_web_url
+    from webapp.webhooks.fold import is_web_url
 
     assert is_web_url("https://app.cronofy.com/rts/LOiwlKXQ")
     assert is_web_url("http://127.0.0.1:5000/sandbox/bookings/abc")

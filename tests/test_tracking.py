@@ -299,9 +299,10 @@ def test_visits_are_listed_and_only_people_count_as_clicks(app, client, link, st
 
 
 def test_the_redirect_is_one_lookup_and_one_insert(app, client, link):
-    """Counted where the database sees them: the lookup runs on a raw pooled connection
-    (webapp/tracking/lookup.py), so SQLAlchemy's events see only the insert. The test
-    config writes visits in the request (VISIT_FLUSH_INTERVAL 0); a server batches them
+    """Counted where the database sees them: the lookup runs on its own DBAPI connection
+    (webapp/tracking/lookup.py; made through the pool on first use, so the checkout hook
+    below traces it), so SQLAlchemy's events see only the insert. The test config writes
+    visits in the request (VISIT_FLUSH_INTERVAL 0); a server batches them
     (tests/test_tracking_perf_visits.py)."""
     from sqlalchemy import event
 

@@ -15,11 +15,11 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 import pytest
 from flask import g, session
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from tests.support import factories
 from webapp.extensions import db
-from webapp.models import Visit
+from webapp.models import Visit, utcnow
 from webapp.tracking import visits as visit_buffer
 
 BROWSER = (
@@ -208,3 +208,31 @@ def test_visits_of_every_outcome_are_buffered_alike(buffered):
     assert stored(app, link_id) == [("head", "preview", None), ("bot", "preview", None)]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Visit)) == 2
+
+
+def test_a_failed_flush_keeps_the_visits_for_the_next(buffered):
+    app, slug, link_id = buffered()
+    jtis = [jti_of(click(app, slug)) for _ in range(2)]
+    recorder = visit_buffer.recorder_for(app)
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE visits RENAME TO visits_away"))
+    try:
+        assert recorder.flush() == 0  # the database refuses: nothing lost, nothing written
+        assert recorder.pending() == 2
+    finally:
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE visits_away RENAME TO visits"))
+    assert recorder.flush() == 2
+    assert [row[2] for row in stored(app, link_id)] == jtis
+
+
+def test_a_visit_the_database_refuses_does_not_sink_its_batch(buffered):
+    """E.g. its tracked link was deleted between the click and the flush."""
+    app, slug, link_id = buffered()
+    jti = jti_of(click(app, slug))
+    recorder = visit_buffer.recorder_for(app)
+    recorder.record(visit_buffer.PendingVisit(link_id + 1000, utcnow(), None, "human", "preview"))
+    assert click(app, slug).status_code == 302
+    assert recorder.flush() == 2
+    rows = stored(app, link_id)
+    assert len(rows) == 2 and rows[0][2] == jti

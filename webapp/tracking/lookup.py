@@ -124,6 +124,7 @@ class _Connections:
             pooled = engine.raw_connection()  # the app's connect-time settings apply
             pooled.detach()
             connection = pooled.dbapi_connection
+            connection.rollback()  # end anything checkout began, then switch to autocommit
             engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
         except BaseException:
             with self.lock:
@@ -157,8 +158,8 @@ class _PerEngine(NamedTuple):
 
 _engines: WeakKeyDictionary[Engine, _PerEngine] = WeakKeyDictionary()
 _engines_lock = threading.Lock()
-# Connections inherited through fork() are kept (never closed: closing an SQLite
-# connection in a child can disturb the parent's locks) and never used.
+# Connections inherited through fork() are kept but never used nor closed: SQLite forbids
+# carrying a connection across fork(), and closing it in the child is a use.
 _inherited: list[Any] = []
 
 
@@ -189,6 +190,9 @@ def find_link(engine: Engine, slug: str) -> LinkRow | None:
             # e.g. the database server restarted: drop this one, use the (pinging) pool.
             connections.discard(entry)
             values = _from_pool(engine, compiled.sql, parameters)
+        except BaseException:
+            connections.discard(entry)
+            raise
         else:
             connections.give_back(entry)
     if values is None:

@@ -72,6 +72,7 @@ class VisitRecorder:
         self._start_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._closed = False
+        self._failing = False
 
     @property
     def buffered(self) -> bool:
@@ -108,16 +109,18 @@ class VisitRecorder:
                 self._dropped = 0
             if not batch:
                 return 0
-            try:
-                with self.app.app_context():
+            with self.app.app_context():
+                try:
                     _write(batch)
-                return len(batch)
-            except IntegrityError:
-                return self._write_one_by_one(batch)
-            except Exception:
-                log.exception("could not record %d visit(s); retrying next flush", len(batch))
-                self._pending.extendleft(reversed(batch))
-                return 0
+                except IntegrityError:
+                    return self._write_one_by_one(batch)
+                except Exception:
+                    self._failed(batch)
+                    return 0
+            if self._failing:
+                log.warning("visits are being recorded again")
+                self._failing = False
+            return len(batch)
 
     def close(self) -> None:
         """Stop the flusher and write what is queued; later visits are written at once."""
@@ -126,7 +129,8 @@ class VisitRecorder:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
-        self.flush()
+        while self._pending and self.flush():
+            pass  # a request that raced the stop may have queued one more
         _live.discard(self)
 
     def _start(self) -> None:
@@ -143,18 +147,31 @@ class VisitRecorder:
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.wait(self.interval):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # the flusher must outlive any one bad flush
+                log.exception("visit flush failed")
 
     def _write_one_by_one(self, batch: list[PendingVisit]) -> int:
         written = 0
-        with self.app.app_context():
-            for visit in batch:
-                try:
-                    _write([visit])
-                    written += 1
-                except IntegrityError:
-                    log.warning("visit for tracked link %s refused", visit.tracked_link_id)
+        for index, visit in enumerate(batch):
+            try:
+                _write([visit])
+            except IntegrityError:
+                log.warning("visit for tracked link %s refused", visit.tracked_link_id)
+            except Exception:
+                self._failed(batch[index:])
+                break
+            else:
+                written += 1
         return written
+
+    def _failed(self, batch: list[PendingVisit]) -> None:
+        """Keep the batch for the next flush; log the first failure of a streak only."""
+        self._pending.extendleft(reversed(batch))
+        if not self._failing:
+            log.exception("could not record %d visit(s); retrying every flush", len(batch))
+            self._failing = True
 
 
 def _write(visits: list[PendingVisit]) -> None:

@@ -1,15 +1,11 @@
-"""Turning parsed notifications into Scheduling Request state, a batch at a time, inside the
-caller's write transaction (ingest.apply_delivery, writer.write_batch).
+"""Applying parsed notifications to their Scheduling Requests, a batch at a time, inside
+the caller's write transaction (ingest.apply_delivery, writer.write_batch).
 
-Rules (DESIGN §2, §5): upsert by scheduling_request_id; state only moves forward in
-triggered_at, so an older notification arriving late is recorded as `stale` but does not
-roll the row back; the correlation ID ties the request to its tracked link, and unmatched
-or missing IDs are kept. Several notifications for one request in a batch are applied in
-triggered_at order, so a batch ends exactly where applying them one at a time in that
-order would.
-
-SQLAlchemy Core rather than ORM objects: the receiver runs this for every delivery, and a
-handful of set-wide statements per batch cost a fraction of an ORM flush per delivery.
+The rules live in fold.py (pure); this module reads and writes the rows. Upsert by
+scheduling_request_id; several notifications for one request in a batch are applied in
+triggered_at order, so a batch ends exactly where applying them one at a time in that order
+would. SQLAlchemy Core rather than ORM objects: the receiver runs this for every delivery,
+and a handful of set-wide statements per batch cost a fraction of an ORM flush per delivery.
 Rows are locked and written in key order so that concurrent batches on PostgreSQL cannot
 deadlock on one another.
 """
@@ -18,11 +14,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.sql.dml import Insert
@@ -36,35 +30,15 @@ from webapp.models import (
     TrackedLink,
 )
 from webapp.models.bookings import SchedulingRequestTerm
+from webapp.webhooks.fold import STATE, Fold, Ready, fold_group, known_terms
 from webapp.webhooks.payload import Notification
 
 COUNTED = (DELIVERY_APPLIED, DELIVERY_STALE)
-# A booking in one of these states no longer stands, so the invitee may book again.
-ENDED_WORDS = ("decline", "cancel")
 
 REQUESTS = SchedulingRequest.__table__
 DELIVERIES = Delivery.__table__
 LINKS = TrackedLink.__table__
 TERMS = SchedulingRequestTerm.__table__
-# Everything a notification decides; the counters are kept apart (see _write_existing).
-STATE = (
-    "status",
-    "last_triggered_at",
-    "summary",
-    "recipients",
-    "duration_minutes",
-    "slot_selection",
-    "dashboard_url",
-    "recipient_operations",
-    "event_start",
-    "event_end",
-    "utm",
-    "captured_data",
-    "correlation_id",
-    "tracked_link_id",
-    "public_link_id",
-    "owner_id",
-)
 COUNTERS = ("notification_count", "first_notified_at", "updated_at", "last_delivery_id")
 
 # Built once: the receiver runs these for every batch.
@@ -105,32 +79,10 @@ _SET_BOOKING = (
     .where(LINKS.c.id.in_(bindparam("ids", expanding=True)))
     .values(booking_view_url=bindparam("l_url"))
 )
+_SET_ONE_BOOKING = (
+    update(LINKS).where(LINKS.c.id == bindparam("l_id")).values(booking_view_url=bindparam("l_url"))
+)
 _inserts: dict[tuple[str, str], Insert] = {}
-
-
-@dataclass(frozen=True)
-class Ready:
-    """A stored, not yet applied delivery and the notification read from its body.
-
-    `terms`: the search terms of the notification's own searchable fields, when already
-    worked out (see notification_terms), so that they need not be inside the transaction.
-    """
-
-    delivery_id: int
-    received_at: datetime
-    notification: Notification
-    terms: tuple[str, ...] | None = None
-
-
-@dataclass
-class _Fold:
-    """One request's state after its notifications in this batch, and what they did."""
-
-    state: dict[str, Any]
-    statuses: dict[int, str] = field(default_factory=dict)
-    link_effects: list[tuple[int, str | None]] = field(default_factory=list)
-    fresh: bool = False  # at least one notification's state was taken
-    last_fresh: Ready | None = None
 
 
 def insert_ignoring(connection: Connection, table: Table, key: str) -> Insert:
@@ -173,15 +125,15 @@ def apply_batch(
     if links is None:
         links = find_links(connection, (item.notification for item in ready))
     existing = _lock(connection, sorted(groups))
-    folds = {srq: _fold(row, groups[srq], links) for srq, row in existing.items()}
+    folds = {srq: fold_group(row, groups[srq], links) for srq, row in existing.items()}
     new = [srq for srq in sorted(groups) if srq not in existing]
     if new:
-        created = {srq: _fold(None, groups[srq], links) for srq in new}
+        created = {srq: fold_group(None, groups[srq], links) for srq in new}
         ids = _insert_new(connection, created, groups, now)
         folds.update((srq, fold) for srq, fold in created.items() if srq in ids)
         # Another transaction created these meanwhile (PostgreSQL): apply onto its row.
         raced = _lock(connection, [srq for srq in new if srq not in ids])
-        folds.update((srq, _fold(row, groups[srq], links)) for srq, row in raced.items())
+        folds.update((srq, fold_group(row, groups[srq], links)) for srq, row in raced.items())
         existing.update(raced)
     statuses = {key: value for fold in folds.values() for key, value in fold.statuses.items()}
     for status, ids in _by_value(statuses).items():
@@ -190,73 +142,6 @@ def apply_batch(
     _update_links(connection, folds)
     _index_terms(connection, folds, created=folds.keys() - existing.keys())
     return statuses
-
-
-def _fold(row: dict[str, Any] | None, group: list[Ready], links: Mapping[str, Any]) -> _Fold:
-    fold = _Fold(state=dict(row) if row else _blank(group[0].notification))
-    state = fold.state
-    for item in group:
-        notification = item.notification
-        last = state["last_triggered_at"]
-        fresh = last is None or notification.triggered_at >= last
-        if fresh:
-            _take_state(state, notification, links)
-            fold.fresh, fold.last_fresh = True, item
-            if (effect := _booking_effect(state)) is not None:
-                fold.link_effects.append(effect)
-        fold.statuses[item.delivery_id] = DELIVERY_APPLIED if fresh else DELIVERY_STALE
-    return fold
-
-
-def _blank(notification: Notification) -> dict[str, Any]:
-    state: dict[str, Any] = dict.fromkeys(STATE)
-    state.update(recipients=[], recipient_operations={}, captured_data={}, utm={})
-    state["scheduling_request_id"] = notification.scheduling_request_id
-    return state
-
-
-def _take_state(
-    state: dict[str, Any], notification: Notification, links: Mapping[str, Any]
-) -> None:
-    state.update(
-        status=notification.status,
-        last_triggered_at=notification.triggered_at,
-        summary=notification.summary,
-        recipients=notification.recipients,
-        duration_minutes=notification.duration_minutes,
-        slot_selection=notification.slot_selection,
-        dashboard_url=notification.dashboard_url,
-        recipient_operations=notification.recipient_operations,
-        event_start=notification.event_start,
-        event_end=notification.event_end,
-    )
-    # A notification without any scheduler metadata says nothing about the booking link,
-    # so it keeps the tie (and answers) that earlier notifications established.
-    if not notification.has_metadata:
-        return
-    link = links.get(notification.correlation_id) if notification.correlation_id else None
-    state.update(
-        utm=notification.utm,
-        captured_data=notification.captured_data,
-        correlation_id=notification.correlation_id,
-        tracked_link_id=link.id if link else None,
-        public_link_id=link.public_link_id if link else None,
-        owner_id=link.created_by_id if link else None,
-    )
-
-
-def _booking_effect(state: dict[str, Any]) -> tuple[int, str | None] | None:
-    """What the tracked link learns about its booking (the redirect sends later clicks
-    there): (link id, view URL or None once the booking has ended), or None for nothing."""
-    if state["tracked_link_id"] is None:
-        return None
-    status = (state["status"] or "").lower()
-    if any(word in status for word in ENDED_WORDS):
-        return state["tracked_link_id"], None
-    view_url = (state["recipient_operations"] or {}).get("view_url")
-    if is_web_url(view_url):
-        return state["tracked_link_id"], view_url
-    return None
 
 
 def find_links(connection: Connection, notifications: Iterable[Notification]) -> dict[str, Any]:
@@ -277,7 +162,7 @@ def _lock(connection: Connection, srq_ids: list[str]) -> dict[str, dict[str, Any
 
 
 def _insert_new(
-    connection: Connection, folds: dict[str, _Fold], groups: dict[str, list[Ready]], now: datetime
+    connection: Connection, folds: dict[str, Fold], groups: dict[str, list[Ready]], now: datetime
 ) -> set[str]:
     """Create the requests this batch is the first to mention; the ones created.
 
@@ -303,7 +188,7 @@ def _insert_new(
 
 
 def _write_existing(
-    connection: Connection, folds: dict[str, _Fold], groups: dict[str, list[Ready]], now: datetime
+    connection: Connection, folds: dict[str, Fold], groups: dict[str, list[Ready]], now: datetime
 ) -> None:
     if not folds:
         return
@@ -328,29 +213,21 @@ def _write_existing(
     connection.execute(_UPDATE_REQUEST, values)
 
 
-def _update_links(connection: Connection, folds: dict[str, _Fold]) -> None:
+def _update_links(connection: Connection, folds: dict[str, Fold]) -> None:
     wanted: dict[int, str | None] = {}
     for srq in sorted(folds):
         wanted.update(folds[srq].link_effects)
-    for url, ids in _by_value(wanted).items():
+    if not wanted:
+        return
+    grouped = _by_value(wanted)
+    if len(grouped) == 1:  # usually: one statement for the batch
+        [(url, ids)] = grouped.items()
         connection.execute(_SET_BOOKING, {"ids": ids, "l_url": url})
-
-
-def notification_terms(notification: Notification) -> tuple[str, ...]:
-    """The search terms a request gets from this notification's own searchable fields."""
-    return tuple(search_terms(search_fields(notification)))
-
-
-def _known_terms(fold: _Fold, fields: Mapping[str, Any]) -> Sequence[str] | None:
-    """The terms worked out with the last applied notification, if the request's final
-    fields are that notification's own (they are unless it carried no correlation ID of
-    its own): then they need not be worked out again inside the transaction."""
-    last = fold.last_fresh
-    if last is None or last.terms is None:
-        return None
-    if fields != search_fields(last.notification):
-        return None
-    return last.terms
+        return
+    # One statement per link, in id order: concurrent batches then lock links in one order.
+    connection.execute(
+        _SET_ONE_BOOKING, [{"l_id": key, "l_url": wanted[key]} for key in sorted(wanted)]
+    )
 
 
 def _by_value(mapping: dict[int, Any]) -> dict[Any, list[int]]:
@@ -361,7 +238,7 @@ def _by_value(mapping: dict[int, Any]) -> dict[Any, list[int]]:
     return grouped
 
 
-def _index_terms(connection: Connection, folds: dict[str, _Fold], created: set[str]) -> None:
+def _index_terms(connection: Connection, folds: dict[str, Fold], created: set[str]) -> None:
     """Keep the free-text search terms (webapp/live/search.py) of every request whose
     state changed. A request created by this batch has no terms yet, so all of its terms
     go in with one statement for the batch; the others get the search's own refresh."""
@@ -372,22 +249,33 @@ def _index_terms(connection: Connection, folds: dict[str, _Fold], created: set[s
             continue
         pk, fields = fold.state["id"], search_fields(SimpleNamespace(**fold.state))
         if srq in created:
-            terms = _known_terms(fold, fields)
+            terms = known_terms(fold, fields)
             if terms is None:
                 terms = search_terms(fields)
-            new_terms.extend({"scheduling_request_pk": pk, "term": term} for term in terms)
+            new_terms.extend((pk, term) for term in terms)
         else:
             refresh_search_terms(connection, pk, fields)
     if new_terms:
-        connection.execute(insert(TERMS), new_terms)
+        _insert_plain(connection, TERMS, ("scheduling_request_pk", "term"), new_terms)
 
 
-def is_web_url(value: object) -> bool:
-    """Only an absolute http(s) URL may become a redirect target (never javascript: etc.).
+_plain_inserts: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
 
-    http is allowed because the sandbox's pages are served over plain http on a laptop.
-    """
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in {"https", "http"} and bool(parts.netloc) and "\\" not in value
+
+def _insert_plain(
+    connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """executemany an INSERT of plain values (ints and strings: no type conversion), by
+    the driver itself. The receiver inserts a dozen search terms per delivery; going
+    through SQLAlchemy's per-row parameter processing cost more than all else it does."""
+    key = (connection.dialect.name, table.name)
+    if key not in _plain_inserts:
+        compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        _plain_inserts[key] = (compiled.string, order)
+    sql, order = _plain_inserts[key]
+    if order is None:
+        connection.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+    else:
+        index = [columns.index(name) for name in order]
+        connection.exec_driver_sql(sql, [tuple(row[i] for i in index) for row in rows])

@@ -119,16 +119,6 @@ class GroupCommit(Generic[T, R]):
                 job.done = True
             self.batches += 1
             self.largest_batch = max(self.largest_batch, len(batch))
-            self._items = getattr(self, "_items", 0) + len(batch)  # DEBUG-TIMING
-            if self.batches % 50 == 0:  # DEBUG-TIMING
-                import logging  # DEBUG-TIMING
-
-                logging.getLogger(__name__).warning(
-                    "DEBUG-TIMING %d batches avg %.2f max %d",
-                    self.batches,
-                    self._items / self.batches,
-                    self.largest_batch,
-                )  # DEBUG-TIMING
             self._writing = False
             self._taken = 0
             self._cond.notify_all()

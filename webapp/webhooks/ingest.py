@@ -27,8 +27,9 @@ from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.models import DELIVERY_FAILED, DELIVERY_PENDING, Delivery, utcnow
 from webapp.webhooks import payload, writer
-from webapp.webhooks.apply import DELIVERIES, Ready, apply_batch
+from webapp.webhooks.apply import DELIVERIES, apply_batch
 from webapp.webhooks.batcher import GroupCommit, Take
+from webapp.webhooks.fold import Ready
 from webapp.webhooks.writer import MAX_ERROR, Incoming
 
 log = logging.getLogger(__name__)

@@ -2,10 +2,12 @@
 
 SQLite's own busy handler polls, sleeping 1, 2, 5, 10 ... 100 ms between tries, so a worker
 waiting for the write lock keeps sleeping after it has been released; under load those
-sleeps, not the work, set the receiver's pace. A worker waiting on flock() is woken by the
-kernel the moment the holder lets go. Only the receiver's batches take turns this way;
-other writers (sign-in, visits) still meet them in SQLite's busy handler, as before, so
-this is an optimisation, never what keeps the data consistent. PostgreSQL needs none of it.
+sleeps, not the work, set the receiver's pace (and its p99). A worker waiting on flock() is
+woken by the kernel the moment the holder lets go. Only the receiver's batches take turns
+this way; other writers (sign-in, visits) still meet them in SQLite's busy handler, as
+before, so this is an optimisation, never what keeps the data consistent. The turn is held
+through COMMIT: released before it, the next worker's BEGIN IMMEDIATE would find the lock
+still taken and sleep in the busy handler after all. PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
@@ -26,44 +28,20 @@ _files: dict[str, tuple[int, int, threading.Lock]] = {}  # lock file -> (pid, fd
 _files_guard = threading.Lock()
 
 
-class Turn:
-    """A held turn; `release()` lets the next worker start before this one's COMMIT."""
-
-    def __init__(self, fd: int | None = None, lock: threading.Lock | None = None) -> None:
-        self._fd, self._lock = fd, lock
-
-    def release(self) -> None:
-        fd, lock, self._fd, self._lock = self._fd, self._lock, None, None
-        if fd is not None and lock is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                lock.release()
-
-
 @contextmanager
-def writers_in_turn(url: URL) -> Iterator[Turn]:
-    """Wait for this database's turn (SQLite files only) and hold it until released.
-
-    Release it after the last statement and before COMMIT: the commit (and the WAL
-    checkpoint SQLite may run in it) then overlaps the next worker's batch.
-    """
+def writers_in_turn(url: URL) -> Iterator[None]:
+    """Wait for this database's turn (SQLite files only) and hold it for the block."""
     path = _lock_file(url)
     if path is None:
-        yield Turn()
+        yield
         return
     fd, lock = _open(path)
-    lock.acquire()  # flock() does not exclude threads that share one open file
-    try:
+    with lock:  # flock() does not exclude threads that share one open file
         fcntl.flock(fd, fcntl.LOCK_EX)
-    except BaseException:
-        lock.release()
-        raise
-    turn = Turn(fd, lock)
-    try:
-        yield turn
-    finally:
-        turn.release()
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _lock_file(url: URL) -> str | None:

@@ -63,10 +63,10 @@ def receive():  # type: ignore[no-untyped-def]
         return json_error(401, reason, code="invalid_signature")
     try:
         status = ingest.receive(body)
-    except (Busy, WriteFailed):
+    except (Busy, WriteFailed) as exc:
         # Not stored (or not known to be): never a 2xx then. Cronofy retries, and a retry
         # of a body that did get stored after all is a duplicate, answered 2xx.
-        log.exception("delivery not stored in time; answering 503 so that it is retried")
+        log.warning("delivery not stored (%s); answering 503 so that it is retried", exc)
         response, code = json_error(503, NOT_STORED_MESSAGE, code="not_stored")
         response.headers["Retry-After"] = "5"
         return response, code

@@ -24,15 +24,10 @@ from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.models import DELIVERY_FAILED, DELIVERY_PENDING, utcnow
 from webapp.webhooks import payload
-from webapp.webhooks.apply import (
-    DELIVERIES,
-    Ready,
-    apply_batch,
-    insert_ignoring,
-    notification_terms,
-)
+from webapp.webhooks.apply import DELIVERIES, apply_batch, insert_ignoring
+from webapp.webhooks.fold import Ready, notification_terms
 from webapp.webhooks.payload import Notification
-from webapp.webhooks.turns import Turn, writers_in_turn
+from webapp.webhooks.turns import writers_in_turn
 
 log = logging.getLogger(__name__)
 
@@ -116,22 +111,23 @@ def write_batch(take: Callable[[], list[Incoming]]) -> Written:
     """
     for attempt in range(ATTEMPTS):
         try:
-            with writers_in_turn(db.engine.url) as turn:
-                return _write_once(take, turn, apply=True)
-        except OperationalError:
+            with writers_in_turn(db.engine.url):
+                return _write_once(take, apply=True)
+        except OperationalError as exc:
             if attempt == ATTEMPTS - 1:
+                log.exception("storing a batch of %d deliveries failed", len(take()))
                 raise
-            log.warning("storing a batch of deliveries failed; trying again")
+            log.warning("storing a batch of deliveries failed (%s); trying again", exc)
         except Exception:
             # Store them all the same and let the caller apply them one by one, so that
             # one bad delivery cannot keep the others from their state.
             log.exception("applying a batch of deliveries failed; storing it unapplied")
-            with writers_in_turn(db.engine.url) as turn:
-                return _write_once(take, turn, apply=False)
+            with writers_in_turn(db.engine.url):
+                return _write_once(take, apply=False)
     raise AssertionError("unreachable")
 
 
-def _write_once(take: Callable[[], list[Incoming]], turn: Turn, apply: bool) -> Written:
+def _write_once(take: Callable[[], list[Incoming]], apply: bool) -> Written:
     with write_transaction():
         items = take()
         now = utcnow()
@@ -154,10 +150,8 @@ def _write_once(take: Callable[[], list[Incoming]], turn: Turn, apply: bool) -> 
                     (index, Ready(delivery_id, item.received_at, notification, item.terms))
                 )
         if not (apply and ready):
-            turn.release()
             return Written(outcomes, [(index, entry.delivery_id) for index, entry in ready])
         statuses = apply_batch(connection, [entry for _, entry in ready], now)
         for index, entry in ready:
             outcomes[index] = statuses[entry.delivery_id]
-        turn.release()  # the next worker's batch may start while this one commits
         return Written(outcomes, [])
