@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support import factories
-from webapp.auth.views import safe_next
 from webapp.extensions import db
 from webapp.models import FailedSignIn
+from webapp.urls import safe_next
 
 GENERIC = "Email or password is incorrect"
 

@@ -207,9 +207,9 @@ def test_cli_reprocess_and_apply_pending(app, client, runner):
 
 
 def test_only_web_urls_become_the_tracked_links_booked_redirect():
-    from webapp.webhooks.fold import is_web_url
+    from webapp.display import http_url
 
-    assert is_web_url("https://app.cronofy.com/rts/LOiwlKXQ")
-    assert is_web_url("http://127.0.0.1:5000/sandbox/bookings/abc")
+    assert http_url("https://app.cronofy.com/rts/LOiwlKXQ")
+    assert http_url("http://127.0.0.1:5000/sandbox/bookings/abc")
     for bad in ("javascript:alert(1)", "data:text/html,x", "/relative", "https:///x", 5, None):
-        assert not is_web_url(bad)
+        assert not http_url(bad)

@@ -46,12 +46,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from webapp import cli
     from webapp.api import bp as api_bp
-    from webapp.auth.views import bp as auth_bp
-    from webapp.links.views import bp as links_bp
-    from webapp.live.views import bp as live_bp
-    from webapp.sandbox.views import bp as sandbox_bp
-    from webapp.tracking.views import bp as tracking_bp
-    from webapp.webhooks.views import bp as webhooks_bp
+    from webapp.auth import bp as auth_bp
+    from webapp.links import bp as links_bp
+    from webapp.live import bp as live_bp
+    from webapp.sandbox import bp as sandbox_bp
+    from webapp.tracking import bp as tracking_bp
+    from webapp.webhooks import bp as webhooks_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth_bp)

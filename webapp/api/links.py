@@ -16,7 +16,7 @@ from webapp.links.validation import InvalidValue, validate_correlation_id
 from webapp.models import UTM_KEYS, PublicLink, TrackedLink
 from webapp.pagination import InvalidCursor
 from webapp.templating import iso_utc
-from webapp.urls import external_url
+from webapp.urls import short_url
 
 
 def public_link_json(link: PublicLink) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def tracked_link_json(link: TrackedLink, click_count: int) -> dict[str, Any]:
     return {
         "id": link.id,
         "slug": link.slug,
-        "url": external_url("tracking.follow", slug=link.slug),
+        "url": short_url(link.slug),
         "public_link_id": link.public_link_id,
         "correlation_id": link.correlation_id,
         "label": link.label,

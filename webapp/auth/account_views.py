@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.auth import api_tokens, service, signin
-from webapp.auth.views import bp, start_session, throttled_response
+from webapp.auth import api_tokens, bp, service, signin
+from webapp.auth.views import start_session, throttled_response
 
 
 def _render_tokens(

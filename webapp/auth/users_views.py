@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.auth import service
+from webapp.auth import bp, service
 from webapp.auth.access import admin_required
-from webapp.auth.views import bp
 from webapp.models import ROLE_STAFF, ROLES
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 

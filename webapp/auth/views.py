@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
     abort,
     flash,
     make_response,
@@ -18,32 +16,10 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from webapp.auth import service, signin
+from webapp.auth import bp, service, signin
 from webapp.auth.access import public
 from webapp.models import User
-
-bp = Blueprint("auth", __name__)
-
-NEXT_MAX_LENGTH = 2000
-
-
-def safe_next(target: str | None) -> str | None:
-    """The target when it is a path on this site ("/links?x=1"), else None.
-
-    Refuses anything a browser could read as another origin: "//host", "/\\host" (browsers
-    treat a backslash as a slash), control characters (browsers drop tabs and newlines, so
-    "/\\t/host" becomes "//host"), and any scheme ("javascript:", "https:").
-    """
-    if not target or len(target) > NEXT_MAX_LENGTH:
-        return None
-    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
+from webapp.urls import safe_next
 
 
 def start_session(user: User) -> None:
@@ -136,7 +112,3 @@ def logout():  # type: ignore[no-untyped-def]
     if was_signed_in:
         flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))
-
-
-# The users and tokens pages register their routes on bp when imported.
-from webapp.auth import account_views, users_views  # noqa: E402, F401

@@ -13,8 +13,8 @@ from webapp.extensions import db
 from webapp.links.csv_io import CsvFileError, CsvRow, read_bulk_csv
 from webapp.links.inputs import InvalidInput, clean_tracked_link
 from webapp.links.service import correlation_ids_in_use, new_slug
-from webapp.links.validation import UTM_KEYS, generate_correlation_id
-from webapp.models import PublicLink, TrackedLink, User
+from webapp.links.validation import generate_correlation_id
+from webapp.models import UTM_KEYS, PublicLink, TrackedLink, User
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from webapp.links.validation import UTM_KEYS
+from webapp.models.links import UTM_KEYS
 
 BULK_COLUMNS = ("correlation_id", "label", *UTM_KEYS)
 MAX_BULK_ROWS = 5000

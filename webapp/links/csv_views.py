@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user
 
-from webapp.links import queries
+from webapp.links import bp, queries
 from webapp.links.bulk import BulkRejected, import_tracked_links
 from webapp.links.csv_io import BULK_COLUMNS, csv_lines, csv_text
 from webapp.links.inputs import parse_id
-from webapp.links.tracked_views import list_filters, short_url
-from webapp.links.validation import UTM_KEYS
-from webapp.links.views import bp
+from webapp.links.tracked_views import list_filters
+from webapp.models import UTM_KEYS
 from webapp.templating import iso_utc
+from webapp.urls import short_url
 
 EXPORT_COLUMNS = (
     "correlation_id",

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from webapp.links.validation import (
-    UTM_KEYS,
     InvalidValue,
     parse_aware_datetime,
     validate_correlation_id,
@@ -21,6 +20,7 @@ from webapp.links.validation import (
     validate_public_link_url,
     validate_utm_value,
 )
+from webapp.models.links import UTM_KEYS
 from webapp.security import MAX_DATABASE_ID
 
 PUBLIC_LINK_FIELDS = ("name", "url", "active")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from flask import (
     abort,
@@ -15,28 +14,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
-from webapp.auth.views import safe_next
-from webapp.links import queries, service
+from webapp.links import bp, queries, service
 from webapp.links.inputs import InvalidInput, parse_id
-from webapp.links.validation import UTM_KEYS, parse_utc_local
-from webapp.links.views import PAGE_SIZE, bp, get_page_cursor
-from webapp.models import TrackedLink
+from webapp.links.validation import parse_utc_local
+from webapp.links.views import PAGE_SIZE, get_page_cursor
+from webapp.models import UTM_KEYS, TrackedLink
 from webapp.pagination import InvalidCursor
-from webapp.urls import external_url
-
-
-def short_url(slug: str) -> str:
-    return external_url("tracking.follow", slug=slug)
-
-
-def request_url(scheduling_request_id: str) -> str:
-    """The Scheduling Request's page (the live blueprint's; its path if not registered)."""
-    try:
-        return url_for("live.request_detail", scheduling_request_id=scheduling_request_id)
-    except BuildError:
-        return "/requests/" + quote(scheduling_request_id, safe="")
+from webapp.urls import request_url, safe_next, short_url
 
 
 def list_filters() -> tuple[queries.LinkFilters, dict[str, str]]:

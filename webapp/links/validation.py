@@ -14,17 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from webapp.models.links import UTM_KEYS
+
 CRONOFY_HOSTS = frozenset(
     {"app.cronofy.com"} | {f"app-{dc}.cronofy.com" for dc in ("au", "ca", "de", "sg", "uk")}
 )
 PUBLIC_LINK_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The app sets these per tracked link; a stored URL that already carried them would be ambiguous.
-RESERVED_QUERY_KEYS = frozenset(
-    {"claim_token", "correlation_id", "utm_source", "utm_medium", "utm_campaign"}
-    | {"utm_term", "utm_content"}
-)
-# Cronofy's metadata allow-list for booking links, besides correlation_id (DESIGN §2).
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+RESERVED_QUERY_KEYS = frozenset({"claim_token", "correlation_id", *UTM_KEYS})
 MAX_URL_LENGTH = 2000
 MAX_NAME_LENGTH = 200
 MAX_LABEL_LENGTH = 200

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.links import queries, service
+from webapp.links import bp, queries, service
 from webapp.links.inputs import InvalidInput
 from webapp.links.sandbox import sandbox_origin
 from webapp.pagination import InvalidCursor
-
-bp = Blueprint("links", __name__)
 
 PAGE_SIZE = 50
 
@@ -123,6 +121,3 @@ def _public_link_form_page(
         ),
         status,
     )
-
-
-from webapp.links import csv_views, tracked_views  # noqa: E402, F401  (register routes on bp)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from webapp.display import decode_payload
 from webapp.extensions import db
 from webapp.models import Delivery, PublicLink, SchedulingRequest, TrackedLink, User, Visit
 
@@ -21,7 +20,7 @@ class RequestNotFound(LookupError):
 
 
 @dataclass(frozen=True)
-class Notification:
+class TimelineEntry:
     """One delivery in a Scheduling Request's timeline."""
 
     delivery: Delivery
@@ -36,33 +35,10 @@ class RequestDetail:
     owner: User | None
     tracked_link: TrackedLink | None
     visits: list[Visit]
-    notifications: list[Notification]
+    notifications: list[TimelineEntry]
 
 
-def http_url(value: Any) -> str | None:
-    """The value if it is an absolute http(s) URL (safe as an href), else None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parts = urlsplit(value.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() in ("http", "https") and parts.netloc:
-        return value.strip()
-    return None
-
-
-def decode_payload(body: bytes | None) -> tuple[Any, str]:
-    """(parsed JSON or None, text to show): pretty JSON, or the raw body made readable."""
-    raw = body or b""
-    try:
-        parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None, raw.decode("utf-8", errors="replace")
-    return parsed, json.dumps(parsed, indent=2, ensure_ascii=False)
-
-
-def notifications_for(scheduling_request_id: str) -> list[Notification]:
+def notifications_for(scheduling_request_id: str) -> list[TimelineEntry]:
     """Every delivery for the request, by triggered_at (unknown last) then arrival."""
     deliveries = db.session.execute(
         select(Delivery)
@@ -72,7 +48,7 @@ def notifications_for(scheduling_request_id: str) -> list[Notification]:
     result = []
     for delivery in deliveries:
         parsed, pretty = decode_payload(delivery.body)
-        result.append(Notification(delivery, parsed, pretty))
+        result.append(TimelineEntry(delivery, parsed, pretty))
     return result
 
 

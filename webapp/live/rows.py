@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import get_template_attribute, url_for
-from werkzeug.routing import BuildError
+from flask import get_template_attribute
 
 from webapp.extensions import db
 from webapp.live.queries import RequestFilters, row_select
 from webapp.models import SchedulingRequest
+from webapp.urls import request_url, tracked_link_path
 
 
 @dataclass(frozen=True)
@@ -40,21 +40,13 @@ class RequestRow:
 
     @property
     def detail_url(self) -> str:
-        return url_for("live.request_detail", scheduling_request_id=self.scheduling_request_id)
+        return request_url(self.scheduling_request_id)
 
     @property
     def tracked_link_url(self) -> str | None:
         if self.tracked_link_id is None:
             return None
         return tracked_link_path(self.tracked_link_id)
-
-
-def tracked_link_path(tracked_link_id: int) -> str:
-    """The tracked link's page, /links/<id> (DESIGN §3)."""
-    try:
-        return url_for("links.tracked_link_detail", link_id=tracked_link_id)
-    except BuildError:  # the links blueprint without its detail page (it is built separately)
-        return f"{url_for('links.tracked_links').rstrip('/')}/{tracked_link_id}"
 
 
 def first_recipient(recipients: Any) -> dict[str, Any]:

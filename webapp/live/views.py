@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -16,8 +15,10 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.display import http_url
 from webapp.extensions import db
-from webapp.live.detail import RequestNotFound, http_url, load_detail
+from webapp.live import bp
+from webapp.live.detail import RequestNotFound, load_detail
 from webapp.live.export import csv_lines
 from webapp.live.queries import (
     PAGE_SIZE,
@@ -27,7 +28,7 @@ from webapp.live.queries import (
     row_select,
     status_choices,
 )
-from webapp.live.rows import rows_from_results, tracked_link_path
+from webapp.live.rows import rows_from_results
 from webapp.live.stream import (
     StreamSettings,
     event_stream,
@@ -37,8 +38,7 @@ from webapp.live.stream import (
 )
 from webapp.models import PublicLink, SchedulingRequest, TrackedLink, utcnow
 from webapp.pagination import InvalidCursor
-
-bp = Blueprint("live", __name__)
+from webapp.urls import short_url, tracked_link_path
 
 
 def _exists(model: type) -> bool:
@@ -128,7 +128,6 @@ def request_detail(scheduling_request_id: str):  # type: ignore[no-untyped-def]
         detail = load_detail(scheduling_request_id)
     except RequestNotFound:
         abort(404, "No Scheduling Request has that id.")
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
     tracked_link = detail.tracked_link
     return render_template(
         "live/detail.html",
@@ -136,5 +135,5 @@ def request_detail(scheduling_request_id: str):  # type: ignore[no-untyped-def]
         sr=detail.request,
         http_url=http_url,
         tracked_link_url=tracked_link_path(tracked_link.id) if tracked_link else None,
-        short_url=f"{base}/l/{tracked_link.slug}" if tracked_link else None,
+        short_url=short_url(tracked_link.slug) if tracked_link else None,
     )

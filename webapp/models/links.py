@@ -8,11 +8,14 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.links.validation import UTM_KEYS
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import User
 
 __all__ = ["UTM_KEYS", "PublicLink", "TrackedLink", "Visit"]
+
+# Cronofy's metadata allow-list for booking links, besides correlation_id
+# (docs/cronofy.md): a tracked link carries them and notifications hand them back.
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
 class PublicLink(db.Model):

@@ -6,8 +6,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from webapp.models.links import UTM_KEYS
+
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 MAX_METADATA_LENGTH = 128  # Cronofy's limit for every metadata value
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE_PATTERN = re.compile(r"[0-9+()./ -]*")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from webapp.models.links import UTM_KEYS
 from webapp.webhooks.signatures import HEADER, sign
 
 TIME_CHOSEN = "scheduling_request_time_chosen"  # the one type Cronofy documents by name
@@ -21,7 +22,6 @@ RESCHEDULED = "scheduling_request_rescheduled"
 DECLINED = "scheduling_request_declined"
 
 CONTENT_TYPE = "application/json; charset=utf-8"
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
 @dataclass(frozen=True)

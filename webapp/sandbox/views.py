@@ -7,7 +7,6 @@ route is public; the confirmation page's URL carries an unguessable token instea
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -23,10 +22,8 @@ from werkzeug.exceptions import NotFound
 
 from webapp.auth.access import public
 from webapp.models import utcnow
-from webapp.sandbox import forms, outbox, service, verify
+from webapp.sandbox import bp, forms, outbox, service, verify
 from webapp.sandbox.slots import available_slots, by_day
-
-bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
 SESSION_KEY = "sandbox_claims"
 REMEMBERED_CLAIMS = 10

@@ -10,7 +10,6 @@ import re
 from functools import lru_cache
 
 from flask import (
-    Blueprint,
     Flask,
     Response,
     current_app,
@@ -25,10 +24,9 @@ from webapp.auth.access import public
 from webapp.config import embed_credentials_configured
 from webapp.extensions import csrf
 from webapp.models import utcnow
-from webapp.tracking import service
+from webapp.tracking import bp, service
 from webapp.tracking.agents import classify_request
 
-bp = Blueprint("tracking", __name__)
 # GET only, no forms: Flask-WTF never checks a GET, but it looks the view up on every one.
 # (A state-changing route added here would be caught by tests/security/test_csrf.py.)
 csrf.exempt(bp)

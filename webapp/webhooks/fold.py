@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
+from webapp.display import http_url
 from webapp.live.search import search_fields, search_terms
 from webapp.models import DELIVERY_APPLIED, DELIVERY_STALE
 from webapp.webhooks.payload import Notification
@@ -132,7 +132,7 @@ def _booking_effect(state: dict[str, Any]) -> tuple[int, str | None] | None:
     if any(word in status for word in ENDED_WORDS):
         return state["tracked_link_id"], None
     view_url = (state["recipient_operations"] or {}).get("view_url")
-    if is_web_url(view_url):
+    if http_url(view_url):
         return state["tracked_link_id"], view_url
     return None
 
@@ -152,14 +152,3 @@ def known_terms(fold: Fold, fields: Mapping[str, Any]) -> Sequence[str] | None:
     if fields != search_fields(last.notification):
         return None
     return last.terms
-
-
-def is_web_url(value: object) -> bool:
-    """Only an absolute http(s) URL may become a redirect target (never javascript: etc.).
-
-    http is allowed because the sandbox's pages are served over plain http on a laptop.
-    """
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in {"https", "http"} and bool(parts.netloc) and "\\" not in value

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from webapp.models.links import UTM_KEYS
 from webapp.webhooks.untrusted import (
     MAX_TEXT,
     PayloadError,
@@ -23,7 +24,6 @@ from webapp.webhooks.untrusted import (
     text,
 )
 
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 CAPTURED_PREFIX = "captured_data."
 OPERATION_KEYS = ("view_url", "reschedule_url", "decline_url")
 

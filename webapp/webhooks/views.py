@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 from flask import (
-    Blueprint,
     current_app,
     flash,
     jsonify,
@@ -29,13 +28,11 @@ from webapp.errors import json_error
 from webapp.extensions import csrf
 from webapp.models import utcnow
 from webapp.urls import external_url
-from webapp.webhooks import ingest, queries, refusals, sample
+from webapp.webhooks import bp, ingest, queries, refusals, sample
 from webapp.webhooks.batcher import Busy, WriteFailed
 from webapp.webhooks.signatures import HEADER, header_values, is_authentic
 
 log = logging.getLogger(__name__)
-
-bp = Blueprint("webhooks", __name__)
 
 NO_SECRET_MESSAGE = (
     "No Cronofy client secret is configured (CRONOFY_CLIENT_SECRET), so this receiver "
@@ -139,6 +136,3 @@ def send_test_notification():  # type: ignore[no-untyped-def]
             "error",
         )
     return redirect(url_for("webhooks.settings"))
-
-
-from webapp.webhooks import events  # noqa: E402,F401  (registers the event log on bp)

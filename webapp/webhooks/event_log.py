@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from urllib.parse import quote
-
 from flask import abort, flash, redirect, render_template, request, url_for
-from werkzeug.routing import BuildError
 
 from webapp.auth.access import admin_required
-from webapp.auth.views import safe_next
+from webapp.display import decode_payload
 from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.pagination import InvalidCursor
-from webapp.webhooks import ingest, queries, refusals
-from webapp.webhooks.views import bp
-
-
-def request_url(scheduling_request_id: str) -> str:
-    """The live detail page for a Scheduling Request (built by the live blueprint)."""
-    try:
-        return url_for("live.request_detail", scheduling_request_id=scheduling_request_id)
-    except BuildError:
-        return "/requests/" + quote(scheduling_request_id, safe="")
+from webapp.urls import request_url, safe_next
+from webapp.webhooks import bp, ingest, queries, refusals
 
 
 @bp.get("/events")
@@ -64,7 +52,7 @@ def delivery_detail(delivery_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "webhooks/delivery.html",
         delivery=delivery,
-        body_text=pretty_body(bytes(delivery.body)),
+        body_text=decode_payload(bytes(delivery.body))[1],
         request_url=request_url,
         reprocessable=ingest.REPROCESSABLE,
     )
@@ -98,15 +86,6 @@ def reprocess_failed():  # type: ignore[no-untyped-def]
         summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
         flash(f"Reprocessed {sum(counts.values())} delivery(ies): {summary}.", "success")
     return redirect(_back())
-
-
-def pretty_body(body: bytes) -> str:
-    """The raw payload for people: indented when it is JSON, else the text as received."""
-    text = body.decode("utf-8", "replace")
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (ValueError, RecursionError):
-        return text
 
 
 def _back() -> str:

@@ -1,0 +1,41 @@
+"""Showing untrusted values to people: links that are safe as an href, payloads as text.
+
+Pure: no Flask, no database. What Cronofy relays (and what an invitee typed) is untrusted,
+so the detail pages, the event log and the receiver all go through these two rules.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def http_url(value: Any) -> str | None:
+    """The value, stripped, if it is an absolute http(s) URL that is safe as an href.
+
+    Never `javascript:` and the like; never a backslash (browsers read it as a slash, so
+    "https:\\\\evil.example" leaves the host one sees) nor a control character.
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if "\\" in text or any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return text
+    return None
+
+
+def decode_payload(body: bytes | None) -> tuple[Any, str]:
+    """(parsed JSON or None, text to show): indented JSON, or the body made readable."""
+    raw = body or b""
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, raw.decode("utf-8", errors="replace")
+    return parsed, json.dumps(parsed, indent=2, ensure_ascii=False)
