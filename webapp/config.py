@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBAPP_SANDBOX": None,  # None: on only while no Cronofy credentials are set
     "PUBLIC_BASE_URL": None,
     "TRUSTED_PROXIES": 0,
+    "TRUSTED_HOSTS": None,  # None: PUBLIC_BASE_URL's host, else the loopback names
     "LOGIN_THROTTLE_LIMIT": 10,
     "LOGIN_THROTTLE_WINDOW": timedelta(minutes=15),
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:600000",
@@ -54,9 +56,15 @@ ENV_STRINGS = (
     "CRONOFY_SCHEDULER_EMBED_SECRET",
     "CRONOFY_CLIENT_SECRET",
     "PUBLIC_BASE_URL",
+    "TRUSTED_HOSTS",
 )
 ENV_FLAGS = ("WEBAPP_SANDBOX", "SESSION_COOKIE_SECURE")
 ENV_INTS = ("CLAIM_TOKEN_TTL", "TRUSTED_PROXIES")
+
+# What a newcomer types to reach the app on their own machine. Werkzeug 3.1 cannot match a
+# bracketed IPv6 literal against TRUSTED_HOSTS, so "[::1]" is listed for when it can.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+ANY_HOST = "*"
 
 CREDENTIAL_KEYS = (
     "CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY",
@@ -131,7 +139,8 @@ def _derive(app: Flask) -> None:
     config["SESSION_COOKIE_SECURE"] = bool(parse_flag(config["SESSION_COOKIE_SECURE"]))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if config.get("PUBLIC_BASE_URL"):
-        config["PUBLIC_BASE_URL"] = str(config["PUBLIC_BASE_URL"]).rstrip("/")
+        config["PUBLIC_BASE_URL"] = _check_base_url(str(config["PUBLIC_BASE_URL"]))
+    config["TRUSTED_HOSTS"] = trusted_hosts(config.get("TRUSTED_HOSTS"), config["PUBLIC_BASE_URL"])
 
     real_credentials = any(config.get(key) for key in CREDENTIAL_KEYS)
     sandbox = parse_flag(config.get("WEBAPP_SANDBOX"))
@@ -151,6 +160,53 @@ def split_secrets(value: str | None) -> list[str]:
     if not value:
         return []
     return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _check_base_url(value: str) -> str:
+    base = value.strip().rstrip("/")
+    parts = urlsplit(base)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be the app's public origin, e.g. https://links.example.com, "
+            f"not {value!r}"
+        )
+    return base
+
+
+def trusted_hosts(value: str | list[str] | None, public_base_url: str | None) -> list[str] | None:
+    """The host names the app answers to (Flask's TRUSTED_HOSTS); None means any.
+
+    Given: a comma list (or a list) of names, `.example.com` for a domain and its subdomains,
+    or `*` for any host. Not given: PUBLIC_BASE_URL's host, or without it the loopback names
+    (development). A loopback PUBLIC_BASE_URL trusts every loopback name, since
+    http://localhost:5000 and http://127.0.0.1:5000 are the same app to whoever types them.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if not public_base_url:
+            return list(LOOPBACK_HOSTS)
+        host = _host_of(public_base_url)
+        return list(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else [host]
+    names = value.split(",") if isinstance(value, str) else list(value)
+    hosts = [str(name).strip().lower() for name in names if str(name).strip()]
+    if ANY_HOST in hosts:
+        return None
+    for host in hosts:
+        if "/" in host or "@" in host:
+            raise ConfigError(
+                f"TRUSTED_HOSTS lists host names such as links.example.com, not URLs: {host!r}"
+            )
+    return hosts
+
+
+def _host_of(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return f"[{host}]" if ":" in host else host
 
 
 def embed_credentials_configured(config: dict[str, Any]) -> bool:
