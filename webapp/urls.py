@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,12 +52,18 @@ def listening_origin(environ: Mapping[str, Any]) -> str:
     X-Forwarded-Host/-Port/-Proto (which carry the client's Host); it keeps the socket's own
     values under "werkzeug.proxy_fix.orig", and those are used here. gunicorn on a Unix
     socket fills SERVER_NAME from the Host header, so there is no address to use then.
+    Anything that is not an address and a port gives FALLBACK_ORIGIN.
     """
     own = environ.get("werkzeug.proxy_fix.orig") or environ
     connection = environ.get("gunicorn.socket")
     if getattr(connection, "family", None) == getattr(socket, "AF_UNIX", None):
         return FALLBACK_ORIGIN
-    scheme = own.get("wsgi.url_scheme") if own.get("wsgi.url_scheme") == "https" else "http"
+    if connection is not None:
+        # gunicorn sets wsgi.url_scheme from X-Forwarded-Proto sent from forwarded_allow_ips;
+        # the socket itself says whether it speaks TLS.
+        scheme = "https" if isinstance(connection, ssl.SSLSocket) else "http"
+    else:
+        scheme = "https" if own.get("wsgi.url_scheme") == "https" else "http"
     host = _listening_host(str(own.get("SERVER_NAME") or ""))
     port = str(own.get("SERVER_PORT") or "")
     if host is None or not (port == "" or (port.isdigit() and 0 < int(port) < 65536)):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
 import time
 
@@ -29,6 +30,7 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.models import SandboxOutbox, SchedulingRequest, utcnow
 from webapp.tracking.tokens import mint_claim_token
+from webapp.urls import listening_origin
 
 EVIL = "evil.example"
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36"}
@@ -285,3 +287,62 @@ def test_gunicorn_sandbox_posts_to_its_own_address_whatever_the_host(tmp_path):
             assert view_url.startswith(f"{server.base_url}/sandbox/bookings/")
             db.engine.dispose()
         assert trap.requests == []
+
+
+def tcp_socket() -> socket.socket:
+    return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+
+@pytest.mark.parametrize(
+    ("environ", "origin"),
+    [
+        ({"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000"}, "http://127.0.0.1:5000"),
+        ({"SERVER_NAME": "0.0.0.0", "SERVER_PORT": "8000"}, "http://127.0.0.1:8000"),
+        ({"SERVER_NAME": "::", "SERVER_PORT": "8000"}, "http://[::1]:8000"),
+        ({"SERVER_NAME": "::1", "SERVER_PORT": "8000"}, "http://[::1]:8000"),
+        ({"SERVER_NAME": "Links.Internal", "SERVER_PORT": "80"}, "http://links.internal"),
+        (
+            {"SERVER_NAME": "10.0.0.5", "SERVER_PORT": "443", "wsgi.url_scheme": "https"},
+            "https://10.0.0.5",
+        ),
+        # ProxyFix rewrote SERVER_* from X-Forwarded-*; the socket's own values win.
+        (
+            {
+                "SERVER_NAME": EVIL,
+                "SERVER_PORT": "443",
+                "wsgi.url_scheme": "https",
+                "werkzeug.proxy_fix.orig": {
+                    "SERVER_NAME": "127.0.0.1",
+                    "SERVER_PORT": "8000",
+                    "wsgi.url_scheme": "http",
+                },
+            },
+            "http://127.0.0.1:8000",
+        ),
+        # Not an address: the fixed fallback, never a value a client could have chosen.
+        ({"SERVER_NAME": "evil.example/x", "SERVER_PORT": "80"}, "http://localhost"),
+        ({"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "99999"}, "http://localhost"),
+        ({}, "http://localhost"),
+    ],
+)
+def test_the_listening_origin_comes_from_the_socket(environ, origin):
+    assert listening_origin({"wsgi.url_scheme": "http", **environ}) == origin
+
+
+def test_gunicorn_on_a_unix_socket_has_no_listening_origin():
+    # gunicorn fills SERVER_NAME from the Host header on a Unix socket.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+        environ = {"SERVER_NAME": EVIL, "SERVER_PORT": "25", "gunicorn.socket": unix}
+        assert listening_origin(environ) == "http://localhost"
+
+
+def test_gunicorn_scheme_comes_from_the_socket_not_x_forwarded_proto():
+    # gunicorn turns X-Forwarded-Proto from forwarded_allow_ips into wsgi.url_scheme.
+    with tcp_socket() as plain:
+        environ = {
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "wsgi.url_scheme": "https",
+            "gunicorn.socket": plain,
+        }
+        assert listening_origin(environ) == "http://127.0.0.1:8000"
