@@ -19,8 +19,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from webapp.config import create_private_file
 from webapp.extensions import db
+from webapp.private_files import create_private_file
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 
