@@ -163,10 +163,10 @@ def test_a_token_for_another_embed_key_is_refused(sandbox_app, invitee):
     assert "wrong_issuer" in response.get_data(as_text=True)
 
 
-def test_no_token_is_a_bad_request(invitee):
-    response = invitee.get("/sandbox/pls/demo?correlation_id=x")
+def test_a_malformed_token_is_a_bad_request(invitee):
+    response = invitee.get("/sandbox/pls/demo?correlation_id=x&claim_token=not.a.jwt")
     assert response.status_code == 400
-    assert "missing_token" in response.get_data(as_text=True)
+    assert "malformed" in response.get_data(as_text=True)
 
 
 def test_overlong_metadata_is_refused(sandbox_app, invitee):
@@ -205,15 +205,18 @@ def test_confirm_creates_a_booking_and_queues_a_signed_notification(sandbox_app,
     assert row.delivered_at is None and row.attempts == 0
     assert row.notification_type == notifications.TIME_CHOSEN
     assert is_authentic(row.body, row.signature, sandbox_app.config["CLIENT_SECRETS"][:1])
+    assert "," not in row.signature  # one configured secret: one value
     payload = json.loads(row.body)
     assert payload["notification"]["type"] == "scheduling_request_time_chosen"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload["notification"]["triggered_at"])
     request = payload["scheduling_request"]
     view_url = f"http://localhost/sandbox/bookings/{booking.confirmation_token}"
+    dashboard_id = booking.scheduling_request_id.removeprefix("srq_")
     assert request["scheduling_request_id"] == booking.scheduling_request_id
     assert request["slot_selection"] == "complete"
     assert request["primary_select_url"] == view_url
-    assert request["dashboard_url"] == view_url
+    # Cronofy's shape: https://app.cronofy.com/scheduler/<the id without "srq_">
+    assert request["dashboard_url"] == f"http://localhost/sandbox/scheduler/{dashboard_id}"
     assert request["recipient_operations"] == {
         "view_url": view_url,
         "reschedule_url": view_url + "?reschedule=true",

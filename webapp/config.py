@@ -13,8 +13,11 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
+
+from webapp.private_files import make_private_folder, write_private
 
 MAX_CLAIM_TOKEN_TTL = 4 * 60 * 60
 MIN_CLAIM_TOKEN_TTL = 60
@@ -39,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBAPP_SANDBOX": None,  # None: on only while no Cronofy credentials are set
     "PUBLIC_BASE_URL": None,
     "TRUSTED_PROXIES": 0,
+    "TRUSTED_HOSTS": None,  # None: PUBLIC_BASE_URL's host, else the loopback names
     "LOGIN_THROTTLE_LIMIT": 10,
     "LOGIN_THROTTLE_WINDOW": timedelta(minutes=15),
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:600000",
@@ -54,9 +58,15 @@ ENV_STRINGS = (
     "CRONOFY_SCHEDULER_EMBED_SECRET",
     "CRONOFY_CLIENT_SECRET",
     "PUBLIC_BASE_URL",
+    "TRUSTED_HOSTS",
 )
 ENV_FLAGS = ("WEBAPP_SANDBOX", "SESSION_COOKIE_SECURE")
 ENV_INTS = ("CLAIM_TOKEN_TTL", "TRUSTED_PROXIES")
+
+# What a newcomer types to reach the app on their own machine. Werkzeug 3.1 cannot match a
+# bracketed IPv6 literal against TRUSTED_HOSTS, so "[::1]" is listed for when it can.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+ANY_HOST = "*"
 
 CREDENTIAL_KEYS = (
     "CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY",
@@ -111,7 +121,7 @@ def _apply_environment(app: Flask, environ: os._Environ[str] | dict[str, str]) -
 def _derive(app: Flask) -> None:
     config = app.config
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_folder(instance)
 
     if config.get("DATABASE_URL") and not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["DATABASE_URL"])
@@ -131,7 +141,8 @@ def _derive(app: Flask) -> None:
     config["SESSION_COOKIE_SECURE"] = bool(parse_flag(config["SESSION_COOKIE_SECURE"]))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if config.get("PUBLIC_BASE_URL"):
-        config["PUBLIC_BASE_URL"] = str(config["PUBLIC_BASE_URL"]).rstrip("/")
+        config["PUBLIC_BASE_URL"] = _check_base_url(str(config["PUBLIC_BASE_URL"]))
+    config["TRUSTED_HOSTS"] = trusted_hosts(config.get("TRUSTED_HOSTS"), config["PUBLIC_BASE_URL"])
 
     real_credentials = any(config.get(key) for key in CREDENTIAL_KEYS)
     sandbox = parse_flag(config.get("WEBAPP_SANDBOX"))
@@ -153,6 +164,53 @@ def split_secrets(value: str | None) -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
+def _check_base_url(value: str) -> str:
+    base = value.strip().rstrip("/")
+    parts = urlsplit(base)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be the app's public origin, e.g. https://links.example.com, "
+            f"not {value!r}"
+        )
+    return base
+
+
+def trusted_hosts(value: str | list[str] | None, public_base_url: str | None) -> list[str] | None:
+    """The host names the app answers to (Flask's TRUSTED_HOSTS); None means any.
+
+    Given: a comma list (or a list) of names, `.example.com` for a domain and its subdomains,
+    or `*` for any host. Not given: PUBLIC_BASE_URL's host, or without it the loopback names
+    (development). A loopback PUBLIC_BASE_URL trusts every loopback name, since
+    http://localhost:5000 and http://127.0.0.1:5000 are the same app to whoever types them.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if not public_base_url:
+            return list(LOOPBACK_HOSTS)
+        host = _host_of(public_base_url)
+        return list(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else [host]
+    names = value.split(",") if isinstance(value, str) else list(value)
+    hosts = [str(name).strip().lower() for name in names if str(name).strip()]
+    if ANY_HOST in hosts:
+        return None
+    for host in hosts:
+        if "/" in host or "@" in host:
+            raise ConfigError(
+                f"TRUSTED_HOSTS lists host names such as links.example.com, not URLs: {host!r}"
+            )
+    return hosts
+
+
+def _host_of(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return f"[{host}]" if ":" in host else host
+
+
 def embed_credentials_configured(config: dict[str, Any]) -> bool:
     return bool(
         config.get("CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY")
@@ -168,31 +226,15 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Create path (mode 600) atomically; FileExistsError if another process won the race.
-
-    Written to a temporary file first and hard-linked into place, so that a concurrent
-    reader (several gunicorn workers start at once) never sees a half-written file.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _read_or_create_secret(path: Path) -> str:
     with contextlib.suppress(FileExistsError):
-        _write_private(path, secrets.token_hex(32))
+        write_private(path, secrets.token_hex(32))
     return path.read_text().strip()
 
 
 def _read_or_create_sandbox_credentials(path: Path) -> dict[str, str]:
     with contextlib.suppress(FileExistsError):
-        _write_private(
+        write_private(
             path,
             json.dumps(
                 {

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from webapp.extensions import db
 
@@ -55,6 +55,18 @@ def init_app(app: Flask) -> None:
             ),
             400,
         )
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):  # type: ignore[no-untyped-def]
+        # Flask raises this for a Host outside TRUSTED_HOSTS before routing, so there is no
+        # URL adapter: a page built on base.html (url_for) cannot be rendered; plain text.
+        message = (
+            "This server does not answer to the host name this request was sent to. "
+            "If you run it, add that name to TRUSTED_HOSTS or set PUBLIC_BASE_URL."
+        )
+        if wants_json():
+            return json_error(400, message, code="untrusted_host")
+        return message + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

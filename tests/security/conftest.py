@@ -61,6 +61,7 @@ class World:
     scheduling_request_id: str
     failed_delivery_id: int
     booking_token: str
+    booking_request_id: str
     sandbox_code: str = "demo"
 
 
@@ -130,6 +131,7 @@ def build_world(app: Flask) -> World:
         db.session.add(booking)
         db.session.commit()
         booking_token = booking.confirmation_token
+        booking_request_id = booking.scheduling_request_id
     return World(
         app=app,
         admin_id=admin.id,
@@ -147,6 +149,7 @@ def build_world(app: Flask) -> World:
         scheduling_request_id=request.scheduling_request_id,
         failed_delivery_id=failed,
         booking_token=booking_token,
+        booking_request_id=booking_request_id,
     )
 
 

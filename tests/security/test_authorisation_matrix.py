@@ -89,8 +89,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         "public", values=lambda w: {"slug": w.slug}, public=everyone(302)
     ),
     ("webhooks.receive", "POST"): Route("public", data=lambda w: {}, public=everyone(401)),
+    # Without a claim token the booking page still opens (as on Cronofy).
     ("sandbox.booking_page", "GET"): Route(
-        "public", values=lambda w: {"code": w.sandbox_code}, public=everyone(400)
+        "public", values=lambda w: {"code": w.sandbox_code}, public=everyone(200)
     ),
     ("sandbox.confirm", "POST"): Route(
         "public", values=lambda w: {"code": w.sandbox_code}, data=lambda w: {}, public=everyone(403)
@@ -103,6 +104,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         "public", values=booking, data=lambda w: {}, public=everyone(303)
     ),
     # -- any signed-in user ------------------------------------------------------------------
+    ("sandbox.scheduler", "GET"): Route(
+        "staff", values=lambda w: {"request_id": w.booking_request_id.removeprefix("srq_")}
+    ),
     ("live.index", "GET"): Route("staff"),
     ("live.stream", "GET"): Route("staff"),
     ("live.export", "GET"): Route("staff"),

@@ -7,21 +7,17 @@ message and a non-zero exit. Sign-in and password changes live in `webapp.auth.s
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from webapp.auth import passwords
 from webapp.database import write_transaction
+from webapp.emails import email_syntax_problem
 from webapp.extensions import db
 from webapp.models import ROLE_ADMIN, ROLE_STAFF, ROLES, User
 
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 200
-# Deliberately loose: one @, nothing blank, no spaces. The real check is the person
-# receiving mail there; this only catches typing slips.
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*$")
 USERS_PAGE_SIZE = 100
 
 
@@ -67,9 +63,7 @@ def email_problem(email: str) -> str | None:
         return "Enter an email address."
     if len(email) > EMAIL_MAX_LENGTH:
         return f"Use at most {EMAIL_MAX_LENGTH} characters."
-    if not EMAIL_PATTERN.match(email) or email.endswith(".") or has_control_characters(email):
-        return "Enter an email address like name@example.com."
-    return None
+    return email_syntax_problem(email)
 
 
 def has_users() -> bool:

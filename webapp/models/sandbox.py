@@ -1,4 +1,4 @@
-"""The simulated Cronofy (DESIGN §6): accepted claim tokens, bookings and the outbox.
+"""The simulated Cronofy (docs/architecture.md): accepted claim tokens, bookings and the outbox.
 
 These tables only fill while WEBAPP_SANDBOX is on; the rest of the app never reads them.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -39,6 +39,9 @@ class SandboxBooking(db.Model):
     phone_number: Mapped[str] = mapped_column(String(64), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(32), default=SANDBOX_TIME_CHOSEN)
+    # Booked through a claim token. Without one Cronofy still takes the booking but sends no
+    # notification, and neither does the sandbox.
+    claimed: Mapped[bool] = mapped_column(default=True, server_default=true())
     # The triggered_at of the latest notification; the next one is always later, so the
     # receiver can order them even when they arrive out of order.
     last_triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
