@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from tests.conftest import make_test_config
 from tests.reliability.workload import Scale, build_workload, signed_headers
 from tests.support import factories, nginx
 from tests.support.server import Server, running_server, server_env
@@ -75,7 +76,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     )
     with running_server(folder, workers=1, threads=8, env=env) as server:
         reader = create_app(
-            {"INSTANCE_PATH": str(folder / "reader"), "SQLALCHEMY_DATABASE_URI": database_url}
+            make_test_config(folder / "reader", SQLALCHEMY_DATABASE_URI=database_url)
         )
         with reader.app_context():
             email = factories.make_user(email="front@example.com").email

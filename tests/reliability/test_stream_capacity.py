@@ -173,10 +173,13 @@ async def close_and_reopen(server, email) -> float:  # type: ignore[no-untyped-d
         await sign_in(client, email, factories.PASSWORD)
         async with client.stream("GET", "/live/stream") as first:
             assert first.status_code == 200
-            async for _ in first.aiter_lines():
-                break  # the server's first line: the stream holds its slot
+            # Held in a name until the block ends: an abandoned line iterator is finalised
+            # by asyncio, which closes the connection early.
+            lines = first.aiter_lines()
+            await anext(lines)  # the server's first line: the stream holds its slot
             refused = await client.get("/live/stream")
             assert refused.status_code == 429, "LIVE_STREAMS_PER_USER=1 should refuse a second"
+            await lines.aclose()
         hung_up = time.monotonic()  # leaving the block closes the unfinished response
         while time.monotonic() - hung_up < 20:
             async with client.stream("GET", "/live/stream") as again:
