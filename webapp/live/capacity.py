@@ -127,11 +127,12 @@ def _never_gone() -> bool:
 def client_gone_check(environ: Mapping[str, Any]) -> Callable[[], bool]:
     """A cheap test of whether the stream's client has hung up, for the stream to call often.
 
-    A stream only writes every few seconds (its keep-alive), and the first write to a closed
-    connection still succeeds, so a gone client used to keep its thread and slot for 15 s or
-    more. gunicorn hands the application its socket: a peer that has closed makes the socket
-    readable with nothing to read (an SSE client sends nothing after its request). Elsewhere
-    (the test client, TLS terminated by gunicorn itself) the keep-alive write still notices.
+    A quiet stream writes only its keep-alive (every SSE_HEARTBEAT, 15 s), and the first write
+    to a closed connection still succeeds, so a gone client used to keep its thread and slot
+    for 15 s or more. gunicorn hands the application its socket: a peer that has closed makes
+    the socket readable with nothing to read (an SSE client sends nothing after its request).
+    Elsewhere (the test client, TLS terminated by gunicorn itself) the keep-alive write still
+    notices.
     """
     sock = environ.get("gunicorn.socket")
     flags = getattr(socket, "MSG_PEEK", 0) | getattr(socket, "MSG_DONTWAIT", 0)
