@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.exceptions import TooManyRequests
 
 from webapp.display import http_url
 from webapp.extensions import db
@@ -108,7 +107,14 @@ def stream():  # type: ignore[no-untyped-def]
     try:
         slot = stream_slots(current_app).acquire(user_id)
     except StreamsFull as full:
-        raise TooManyRequests(full.message, retry_after=full.retry_after) from None
+        # Plain text, no page to render: a refusal must cost next to nothing, and the
+        # EventSource asking never shows a body (static/js/live.js says "paused").
+        return Response(
+            full.message + "\n",
+            429,
+            mimetype="text/plain",
+            headers={"Retry-After": str(full.retry_after), "Cache-Control": "no-store"},
+        )
     response = Response(
         stream_with_context(generator),
         mimetype="text/event-stream",
