@@ -69,8 +69,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     env = server_env(
         folder,
         DATABASE_URL=database_url,
-        PUBLIC_BASE_URL=nginx.PUBLIC_BASE_URL,
-        TRUSTED_PROXIES="1",
+        **nginx.SERVER_SETTINGS,
         GUNICORN_ACCESS_LOG="-",
         GUNICORN_CMD_ARGS=f"--access-logformat={ACCESS_FORMAT}",
     )

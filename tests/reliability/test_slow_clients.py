@@ -100,7 +100,7 @@ def test_slow_clients_starve_gunicorn_alone_but_not_behind_the_shipped_nginx(
     workload = build_workload(
         Scale(deliveries=rounds, requests=rounds, duplicate_share=0.0), server_database.run
     )
-    env = {**server_database.env, "PUBLIC_BASE_URL": nginx.PUBLIC_BASE_URL, "TRUSTED_PROXIES": "1"}
+    env = {**server_database.env, **nginx.SERVER_SETTINGS}
     with (
         running_server(tmp_path, workers=WORKERS, threads=THREADS, env=env) as server,
         nginx.running_front(tmp_path, int(server.base_url.rsplit(":", 1)[1])) as front,

@@ -33,6 +33,13 @@ NGINX = "/usr/sbin/nginx"
 SHIPPED = ROOT / "deploy" / "nginx.conf"
 HOST = "links.example.com"  # the shipped file's server_name; PUBLIC_BASE_URL in the tests
 PUBLIC_BASE_URL = f"https://{HOST}"
+# The server's settings behind this front, as the README's production section has them; the
+# loopback name too, for the test harness's own health check straight at gunicorn.
+SERVER_SETTINGS = {
+    "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    "TRUSTED_PROXIES": "1",
+    "TRUSTED_HOSTS": f"{HOST},127.0.0.1",
+}
 INSTALL_HINT = (
     "nginx is not installed, so the production front cannot be tested: "
     "`sudo apt-get install nginx` (Debian/Ubuntu); the test runs it unprivileged on loopback."
