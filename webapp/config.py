@@ -49,6 +49,12 @@ DEFAULTS: dict[str, Any] = {
     "SSE_POLL_INTERVAL": 0.25,
     "SSE_HEARTBEAT": 15.0,
     "SSE_MAX_DURATION": 300.0,  # a stream ends and the browser reconnects from its cursor
+    # Open live streams each worker process keeps (webapp/live/capacity.py). None: half of
+    # WEBAPP_WORKER_THREADS, which gunicorn.conf.py sets to the worker's thread count, so the
+    # other half always serves ordinary requests and the receiver.
+    "LIVE_STREAMS_PER_WORKER": None,
+    "LIVE_STREAMS_PER_USER": 4,  # per worker process too
+    "WEBAPP_WORKER_THREADS": None,
 }
 
 ENV_STRINGS = (
@@ -61,7 +67,13 @@ ENV_STRINGS = (
     "TRUSTED_HOSTS",
 )
 ENV_FLAGS = ("WEBAPP_SANDBOX", "SESSION_COOKIE_SECURE")
-ENV_INTS = ("CLAIM_TOKEN_TTL", "TRUSTED_PROXIES")
+ENV_INTS = (
+    "CLAIM_TOKEN_TTL",
+    "TRUSTED_PROXIES",
+    "LIVE_STREAMS_PER_WORKER",
+    "LIVE_STREAMS_PER_USER",
+    "WEBAPP_WORKER_THREADS",
+)
 
 # What a newcomer types to reach the app on their own machine. Werkzeug 3.1 cannot match a
 # bracketed IPv6 literal against TRUSTED_HOSTS, so "[::1]" is listed for when it can.
@@ -138,6 +150,7 @@ def _derive(app: Flask) -> None:
             f"{MAX_CLAIM_TOKEN_TTL} seconds (Cronofy refuses longer), got {ttl}"
         )
     config["CLAIM_TOKEN_TTL"] = ttl
+    _check_stream_caps(config)
     config["SESSION_COOKIE_SECURE"] = bool(parse_flag(config["SESSION_COOKIE_SECURE"]))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if config.get("PUBLIC_BASE_URL"):
@@ -155,6 +168,24 @@ def _derive(app: Flask) -> None:
         config["SANDBOX_CREDENTIALS_GENERATED"] = True
 
     config["CLIENT_SECRETS"] = split_secrets(config.get("CRONOFY_CLIENT_SECRET"))
+
+
+def _check_stream_caps(config: Any) -> None:
+    for name, lowest in (
+        ("LIVE_STREAMS_PER_WORKER", 0),
+        ("LIVE_STREAMS_PER_USER", 1),
+        ("WEBAPP_WORKER_THREADS", 1),
+    ):
+        value = config.get(name)
+        if value is None and name != "LIVE_STREAMS_PER_USER":
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+        if number < lowest:
+            raise ConfigError(f"{name} must be at least {lowest}, got {number}")
+        config[name] = number
 
 
 def split_secrets(value: str | None) -> list[str]:

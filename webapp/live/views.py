@@ -18,6 +18,7 @@ from sqlalchemy import select
 from webapp.display import http_url
 from webapp.extensions import db
 from webapp.live import bp
+from webapp.live.capacity import StreamsFull, client_gone_check, stream_slots
 from webapp.live.detail import RequestNotFound, load_detail
 from webapp.live.export import csv_lines
 from webapp.live.queries import (
@@ -99,12 +100,28 @@ def stream():  # type: ignore[no-untyped-def]
         StreamSettings.from_config(current_app.config),
         user_id=user_id,
         session_version=session_version,
+        client_gone=client_gone_check(request.environ),
     )
-    return Response(
+    # Taken last, and given back when the response closes (the stream ended, or its client
+    # went): nothing can raise between taking it and handing it to the response.
+    try:
+        slot = stream_slots(current_app).acquire(user_id)
+    except StreamsFull as full:
+        # Plain text, no page to render: a refusal must cost next to nothing, and the
+        # EventSource asking never shows a body (static/js/live.js says "paused").
+        return Response(
+            full.message + "\n",
+            429,
+            mimetype="text/plain",
+            headers={"Retry-After": str(full.retry_after), "Cache-Control": "no-store"},
+        )
+    response = Response(
         stream_with_context(generator),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+    response.call_on_close(slot.release)
+    return response
 
 
 @bp.get("/requests/export.csv")
