@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "SSE_POLL_INTERVAL": 0.25,
     "SSE_HEARTBEAT": 15.0,
     "SSE_MAX_DURATION": 300.0,  # a stream ends and the browser reconnects from its cursor
+    # Silence alarm (webapp/alerts/silence.py): hours without a notification while people
+    # clicked, and how long each process reuses its last check.
+    "ALERT_SILENCE_HOURS": 24,
+    "ALERT_SILENCE_CACHE_SECONDS": 30,
 }
 
 ENV_STRINGS = (
@@ -56,7 +60,7 @@ ENV_STRINGS = (
     "PUBLIC_BASE_URL",
 )
 ENV_FLAGS = ("WEBAPP_SANDBOX", "SESSION_COOKIE_SECURE")
-ENV_INTS = ("CLAIM_TOKEN_TTL", "TRUSTED_PROXIES")
+ENV_INTS = ("CLAIM_TOKEN_TTL", "TRUSTED_PROXIES", "ALERT_SILENCE_HOURS")
 
 CREDENTIAL_KEYS = (
     "CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY",
@@ -128,6 +132,10 @@ def _derive(app: Flask) -> None:
             f"{MAX_CLAIM_TOKEN_TTL} seconds (Cronofy refuses longer), got {ttl}"
         )
     config["CLAIM_TOKEN_TTL"] = ttl
+    silence_hours = int(config["ALERT_SILENCE_HOURS"])
+    if silence_hours < 1:
+        raise ConfigError(f"ALERT_SILENCE_HOURS must be at least 1 (hours), got {silence_hours}")
+    config["ALERT_SILENCE_HOURS"] = silence_hours
     config["SESSION_COOKIE_SECURE"] = bool(parse_flag(config["SESSION_COOKIE_SECURE"]))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if config.get("PUBLIC_BASE_URL"):
