@@ -24,7 +24,15 @@ log = logging.getLogger(__name__)
 
 CACHE_KEY = "webapp.alerts.silence_cache"
 # Requests that are not staff pages: the redirect's hot path, the API, the receiver, streams.
-SKIPPED_PREFIXES = ("/l/", "/api/", "/webhooks/", "/sandbox/", "/static/", "/healthz")
+SKIPPED_PREFIXES = (
+    "/l/",
+    "/api/",
+    "/webhooks/",
+    "/sandbox/",
+    "/static/",
+    "/healthz",
+    "/live/stream",
+)
 
 
 @dataclass
@@ -73,7 +81,7 @@ def refresh_on_staff_pages() -> None:
     """before_request: keep the state fresh on signed-in page views (not on the hot paths)."""
     if request.method != "GET" or request.path.startswith(SKIPPED_PREFIXES):
         return
-    if not request.accept_mimetypes.accept_html or not current_user.is_authenticated:
+    if not current_user.is_authenticated:
         return
     cache_for(current_app).get(record_episode=True)
 
