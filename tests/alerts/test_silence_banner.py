@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import make_test_config
 from tests.support import bookings, factories
+from webapp import create_app
 from webapp.alerts import silence
 from webapp.extensions import db
 from webapp.models import SilenceEpisode, Visit
@@ -131,11 +132,9 @@ def test_healthz_reports_the_last_notification(app, link_id):
     assert response.get_json() == {"status": "ok", "last_notification_at": "2026-05-04T08:30:15Z"}
 
 
-def test_healthz_still_answers_503_without_a_database(app_factory, tmp_path):
-    folder = tmp_path / "gone"
-    folder.mkdir()
-    broken = app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder}/db.sqlite3")
-    shutil.rmtree(folder)  # SQLite cannot open (or create) the file any more
+def test_healthz_still_answers_503_without_a_database(tmp_path):
+    missing = tmp_path / "gone" / "db.sqlite3"  # SQLite cannot open (or create) it
+    broken = create_app(make_test_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}"))
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
