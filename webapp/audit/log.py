@@ -16,13 +16,14 @@ keeps the fact that it changed but not the values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from flask import g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import insert
 
 from webapp.database import write_transaction
 from webapp.extensions import db
@@ -96,6 +97,37 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_many(
+    action: str,
+    items: Iterable[tuple[Target, Mapping[str, Any]]],
+    *,
+    actor: Actor = FROM_REQUEST,
+) -> int:
+    """`record` for many targets at once (a bulk import): one multi-row INSERT in the
+    caller's transaction instead of an ORM object per entry. Returns how many."""
+    user = _resolve(actor)
+    common = {
+        "at": utcnow(),
+        "actor_id": user.id if user is not None else None,
+        "actor_email": user.email if user is not None else None,
+        "address": request_address(),
+        "action": action,
+    }
+    rows = [
+        {
+            **common,
+            "target_type": target.type,
+            "target_id": target.id,
+            "target_name": (target.name or "")[:NAME_MAX_LENGTH] or None,
+            "changes": safe_changes(changes),
+        }
+        for target, changes in items
+    ]
+    if rows:
+        db.session.execute(insert(AuditEvent), rows)
+    return len(rows)
 
 
 def record_now(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
-from webapp.audit.log import created, record
+from webapp.audit.log import created, record_many
 from webapp.audit.subjects import tracked_link_fields, tracked_link_target
 from webapp.database import write_transaction
 from webapp.extensions import db
@@ -81,10 +81,12 @@ def import_tracked_links(
             db.session.add_all(links)
             db.session.flush()
             made = [(link.correlation_id, link.slug) for link in links]
-            for link in links:  # audit log: one entry per link, found by its correlation ID
-                changes = created(tracked_link_fields(link))
-                action = audit_actions.TRACKED_LINK_BULK_IMPORTED
-                record(action, tracked_link_target(link), changes, actor=user)
+            # Audit log: one entry per link, so each is found by its correlation ID.
+            record_many(
+                audit_actions.TRACKED_LINK_BULK_IMPORTED,
+                ((tracked_link_target(link), created(tracked_link_fields(link))) for link in links),
+                actor=user,
+            )
     except IntegrityError as error:
         raise BulkRejected(
             file_error="While this file was being imported another request took one of its "
