@@ -62,7 +62,7 @@ def request_actor() -> User | None:
     if isinstance(api_user, User):
         return api_user
     if current_user and current_user.is_authenticated:
-        return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+        return db.session.get(User, int(current_user.id))  # the loaded user, not its proxy
     return None
 
 
