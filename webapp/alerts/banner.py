@@ -50,23 +50,30 @@ class SilenceCache:
         self._cached: _Cached | None = None
 
     def get(self, *, record_episode: bool) -> silence.SilenceState:
+        """The cached state while fresh, else a new one. Computed outside the lock: two
+        threads may both compute at expiry (harmless: episodes are unique rows), but none
+        waits behind another's database work."""
         ttl = float(current_app.config.get("ALERT_SILENCE_CACHE_SECONDS", 30))
         with self._lock:
             cached = self._cached
-            fresh = cached is not None and cached.expires > time.monotonic()
-            if fresh and cached and (cached.episode_checked or not record_episode):
-                return cached.state
-            now = utcnow()
-            if record_episode:
-                try:
-                    state, _ = silence.check(now)
-                except Exception:  # a failing hook must not break the page; retried later
-                    log.exception("the silence alarm's episode hook failed")
-                    state = silence.evaluate(now, silence.threshold_hours())
-            else:
+        if (
+            cached is not None
+            and cached.expires > time.monotonic()
+            and (cached.episode_checked or not record_episode)
+        ):
+            return cached.state
+        now = utcnow()
+        if record_episode:
+            try:
+                state, _ = silence.check(now)
+            except Exception:  # a failing hook must not break the page; retried later
+                log.exception("the silence alarm's episode hook failed")
                 state = silence.evaluate(now, silence.threshold_hours())
+        else:
+            state = silence.evaluate(now, silence.threshold_hours())
+        with self._lock:
             self._cached = _Cached(state, time.monotonic() + ttl, record_episode)
-            return state
+        return state
 
     def clear(self) -> None:
         with self._lock:

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
-from sqlalchemy import func, select
+from flask import Flask, current_app
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.database import write_transaction
@@ -71,9 +71,9 @@ def last_notification_at() -> datetime | None:
     return newest_notification()[1]
 
 
-def _person_clicks_after(moment: datetime | None):  # type: ignore[no-untyped-def]
+def _person_clicks_after(moment: datetime | None) -> ColumnElement[bool]:
     condition = Visit.agent_class == HUMAN
-    return condition if moment is None else condition & (Visit.at > moment)
+    return condition if moment is None else and_(condition, Visit.at > moment)
 
 
 def evaluate(now: datetime, hours: int) -> SilenceState:
@@ -153,7 +153,7 @@ def episode_hook() -> EpisodeHook:
     return hook if callable(hook) else on_silence_episode
 
 
-def set_episode_hook(app, hook: EpisodeHook) -> None:  # type: ignore[no-untyped-def]
+def set_episode_hook(app: Flask, hook: EpisodeHook) -> None:
     """Replace what runs once per episode, inside the transaction that records it (so an
     outbox message it adds commits with the episode). It gets the active admins and the
     figures; it must not commit."""

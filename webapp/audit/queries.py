@@ -196,4 +196,7 @@ def _decode(cursor: str) -> tuple[datetime, int]:
         raise InvalidCursor("cursor is not valid") from error
     if at.tzinfo is None or not 0 <= entry_id <= MAX_ID:
         raise InvalidCursor("cursor is not valid")
-    return at.astimezone(UTC), entry_id
+    try:
+        return at.astimezone(UTC), entry_id
+    except OverflowError as error:  # e.g. 0001-01-01T00:00:00+23:59
+        raise InvalidCursor("cursor is not valid") from error
