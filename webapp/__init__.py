@@ -44,8 +44,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
-    from webapp import cli
+    from webapp import alerts, cli
     from webapp.api import bp as api_bp
+    from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.links import bp as links_bp
     from webapp.live import bp as live_bp
@@ -61,5 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(live_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sandbox_bp)
+    app.register_blueprint(audit_bp)  # issue 12 §4: the audit log
+    alerts.init_app(app)  # issue 12 §6: the silence alarm
     cli.init_app(app)
     return app

@@ -55,6 +55,10 @@ DEFAULTS: dict[str, Any] = {
     "LIVE_STREAMS_PER_WORKER": None,
     "LIVE_STREAMS_PER_USER": 4,  # per worker process too
     "WEBAPP_WORKER_THREADS": None,
+    # Silence alarm (webapp/alerts/silence.py): hours without a notification while people
+    # clicked, and how long each process reuses its last check.
+    "ALERT_SILENCE_HOURS": 24,
+    "ALERT_SILENCE_CACHE_SECONDS": 30,
 }
 
 ENV_STRINGS = (
@@ -73,6 +77,7 @@ ENV_INTS = (
     "LIVE_STREAMS_PER_WORKER",
     "LIVE_STREAMS_PER_USER",
     "WEBAPP_WORKER_THREADS",
+    "ALERT_SILENCE_HOURS",
 )
 
 # What a newcomer types to reach the app on their own machine. Werkzeug 3.1 cannot match a
@@ -151,6 +156,10 @@ def _derive(app: Flask) -> None:
         )
     config["CLAIM_TOKEN_TTL"] = ttl
     _check_stream_caps(config)
+    silence_hours = int(config["ALERT_SILENCE_HOURS"])
+    if silence_hours < 1:
+        raise ConfigError(f"ALERT_SILENCE_HOURS must be at least 1 (hours), got {silence_hours}")
+    config["ALERT_SILENCE_HOURS"] = silence_hours
     config["SESSION_COOKIE_SECURE"] = bool(parse_flag(config["SESSION_COOKIE_SECURE"]))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if config.get("PUBLIC_BASE_URL"):

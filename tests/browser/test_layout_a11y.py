@@ -127,6 +127,7 @@ def site(app_server, browser) -> Iterator[Site]:
         "event log": "/events",
         "event": event_url,
         "users": "/users",
+        "audit log": "/audit",
         "tokens": "/tokens",
         "account password": "/account/password",
         "login": "/login",
@@ -149,6 +150,7 @@ STAFF_PAGES = [
     "event log",
     "event",
     "users",
+    "audit log",
     "tokens",
     "account password",
 ]

@@ -176,6 +176,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         "admin", values=lambda w: {"delivery_id": w.failed_delivery_id}, data=lambda w: {}, ok=302
     ),
     ("webhooks.reprocess_failed", "POST"): Route("admin", data=lambda w: {}, ok=302),
+    # The audit log (issue 12 §4): read-only, so only GET routes exist to classify.
+    ("audit.audit_log", "GET"): Route("admin"),
+    ("audit.audit_export", "GET"): Route("admin"),
     # -- the JSON API (bearer tokens only) ----------------------------------------------------
     ("api.list_public_links", "GET"): Route("api"),
     ("api.create_public_link", "POST"): Route("api", data=lambda w: {}, ok=422),
@@ -189,6 +192,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("api.get_scheduling_request", "GET"): Route(
         "api", values=lambda w: {"scheduling_request_id": w.scheduling_request_id}
     ),
+    ("api.list_audit_events", "GET"): Route("api", staff_ok=403),  # admin tokens only
 }
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
+from webapp.audit.log import FROM_REQUEST, created, record
+from webapp.audit.subjects import user_fields, user_target
 from webapp.auth import passwords
 from webapp.database import write_transaction
 from webapp.emails import email_syntax_problem
@@ -145,7 +148,9 @@ def _lock_users_table() -> None:
         db.session.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def _insert_user(address: str, name: str, role: str, password_hash: str) -> int:
+def _insert_user(
+    address: str, name: str, role: str, password_hash: str, *, first: bool = False
+) -> int:
     if find_user_by_email(address) is not None:
         raise ValidationError({"email": "A user with this email already exists."})
     user = User(email=address, name=name, role=role, password_hash=password_hash)
@@ -154,6 +159,9 @@ def _insert_user(address: str, name: str, role: str, password_hash: str) -> int:
         db.session.flush()
     except IntegrityError as exc:  # another request added the same email just now
         raise ValidationError({"email": "A user with this email already exists."}) from exc
+    # Audit log: the first admin is their own actor (nobody is signed in during setup).
+    actor = user if first else FROM_REQUEST
+    record(audit_actions.USER_CREATED, user_target(user), created(user_fields(user)), actor=actor)
     return user.id
 
 
@@ -167,7 +175,7 @@ def create_first_admin(email: str, name: str, password: str, password_confirm: s
         _lock_users_table()
         if has_users():
             raise SetupClosed("This app is already set up. Sign in instead.")
-        user_id = _insert_user(address, clean_name, ROLE_ADMIN, password_hash)
+        user_id = _insert_user(address, clean_name, ROLE_ADMIN, password_hash, first=True)
     return get_user(user_id)
 
 
@@ -202,6 +210,9 @@ def change_role(actor_id: int, user_id: int, role: str) -> User:
             raise Refused(
                 f"{user.email} is the only active admin; make someone else an admin first."
             )
+        if user.role != role:  # audit log (issue 12 §4)
+            changes = {"role": [user.role, role]}
+            record(audit_actions.USER_ROLE_CHANGED, user_target(user), changes, actor=actor_id)
         user.role = role
     return get_user(user_id)
 
@@ -219,8 +230,12 @@ def set_active(actor_id: int, user_id: int, active: bool) -> User:
                 )
             user.active = False
             user.session_version += 1
-        elif active:
+            changes = {"active": [True, False]}  # audit log (issue 12 §4)
+            record(audit_actions.USER_DEACTIVATED, user_target(user), changes, actor=actor_id)
+        elif active and not user.active:
             user.active = True
+            changes = {"active": [False, True]}
+            record(audit_actions.USER_REACTIVATED, user_target(user), changes, actor=actor_id)
     return get_user(user_id)
 
 
@@ -234,4 +249,6 @@ def set_password(user_id: int, password: str, password_confirm: str | None = Non
         user = get_user(user_id)
         user.password_hash = password_hash
         user.session_version += 1
+        # Audit log: that it changed; the values of a "password" field are never recorded.
+        record(audit_actions.USER_PASSWORD_RESET, user_target(user), {"password": ["", ""]})
     return get_user(user_id)

@@ -8,6 +8,9 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
+from webapp.audit.log import created, record_many
+from webapp.audit.subjects import tracked_link_fields, tracked_link_target
 from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.links.csv_io import CsvFileError, CsvRow, read_bulk_csv
@@ -77,7 +80,13 @@ def import_tracked_links(
                 links.append(link)
             db.session.add_all(links)
             db.session.flush()
-            created = [(link.correlation_id, link.slug) for link in links]
+            made = [(link.correlation_id, link.slug) for link in links]
+            # Audit log: one entry per link, so each is found by its correlation ID.
+            record_many(
+                audit_actions.TRACKED_LINK_BULK_IMPORTED,
+                ((tracked_link_target(link), created(tracked_link_fields(link))) for link in links),
+                actor=user,
+            )
     except IntegrityError as error:
         raise BulkRejected(
             file_error="While this file was being imported another request took one of its "
@@ -87,7 +96,7 @@ def import_tracked_links(
 
     out_header = [*header, "url"]
     out_rows = []
-    for row, (correlation_id, slug) in zip(rows, created, strict=True):
+    for row, (correlation_id, slug) in zip(rows, made, strict=True):
         values = {**row.values, "correlation_id": correlation_id}
         out_rows.append([values[name] for name in header] + [short_url(slug)])
     return BulkCreated(out_header, out_rows)

@@ -1,5 +1,6 @@
 """The tables, one module per feature; import them from here."""
 
+from webapp.models.audit import AuditEvent, AuditLogIsAppendOnly, SilenceEpisode
 from webapp.models.bookings import (
     DELIVERY_APPLIED,
     DELIVERY_FAILED,
@@ -24,6 +25,8 @@ __all__ = [
     "ROLE_STAFF",
     "UTM_KEYS",
     "ApiToken",
+    "AuditEvent",
+    "AuditLogIsAppendOnly",
     "Delivery",
     "FailedSignIn",
     "PublicLink",
@@ -32,6 +35,7 @@ __all__ = [
     "SandboxClaim",
     "SandboxOutbox",
     "SchedulingRequest",
+    "SilenceEpisode",
     "TrackedLink",
     "UTCDateTime",
     "User",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from webapp.audit.reprocessing import record_reprocessed, record_reprocessed_failed
 from webapp.auth.access import admin_required
 from webapp.display import decode_payload
 from webapp.extensions import db
@@ -68,6 +69,7 @@ def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
     except ingest.NotReprocessable as exc:
         flash(f"Nothing to do: {exc}.", "warning")
     else:
+        record_reprocessed(delivery_id, outcome)  # audit log (issue 12 §4)
         delivery = db.session.get(Delivery, delivery_id)
         if outcome == "failed" and delivery is not None:
             flash(f"Delivery {delivery_id} failed again: {delivery.error}", "error")
@@ -80,6 +82,7 @@ def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def reprocess_failed():  # type: ignore[no-untyped-def]
     counts = ingest.reprocess_failed()
+    record_reprocessed_failed(counts)  # audit log (issue 12 §4)
     if not counts:
         flash("There were no failed deliveries to reprocess.", "info")
     else:
