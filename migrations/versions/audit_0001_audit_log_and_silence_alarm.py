@@ -1,7 +1,7 @@
 """audit log and silence alarm
 
 Revision ID: audit0001
-Revises: ac2842901cdf
+Revises: sandbox0001
 Create Date: 2026-12-01 00:18:09.017128
 
 """
