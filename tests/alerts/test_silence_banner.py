@@ -20,7 +20,11 @@ BANNER = 'id="silence-alarm"'
 
 @pytest.fixture
 def app(app_factory):
-    return app_factory(ALERT_SILENCE_CACHE_SECONDS=0, PUBLIC_BASE_URL="https://links.example.com")
+    return app_factory(
+        ALERT_SILENCE_CACHE_SECONDS=0,
+        PUBLIC_BASE_URL="https://links.example.com",
+        TRUSTED_HOSTS="links.example.com,localhost",  # the test client is localhost
+    )
 
 
 @pytest.fixture
