@@ -10,7 +10,16 @@ from webapp.models.bookings import (
     SchedulingRequest,
 )
 from webapp.models.links import UTM_KEYS, PublicLink, TrackedLink, Visit
-from webapp.models.sandbox import SandboxBooking, SandboxClaim, SandboxOutbox
+from webapp.models.outbound import (
+    DISABLED_BY_ADMIN,
+    DISABLED_FAILING,
+    ENDPOINT_KINDS,
+    ENDPOINT_SLACK,
+    ENDPOINT_WEBHOOK,
+    WebhookEndpoint,
+)
+from webapp.models.outbox import OutboxAttempt, OutboxMessage
+from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
 
@@ -19,6 +28,11 @@ __all__ = [
     "DELIVERY_FAILED",
     "DELIVERY_PENDING",
     "DELIVERY_STALE",
+    "DISABLED_BY_ADMIN",
+    "DISABLED_FAILING",
+    "ENDPOINT_KINDS",
+    "ENDPOINT_SLACK",
+    "ENDPOINT_WEBHOOK",
     "ROLES",
     "ROLE_ADMIN",
     "ROLE_STAFF",
@@ -26,15 +40,17 @@ __all__ = [
     "ApiToken",
     "Delivery",
     "FailedSignIn",
+    "OutboxAttempt",
+    "OutboxMessage",
     "PublicLink",
     "RefusedDelivery",
     "SandboxBooking",
     "SandboxClaim",
-    "SandboxOutbox",
     "SchedulingRequest",
     "TrackedLink",
     "UTCDateTime",
     "User",
     "Visit",
+    "WebhookEndpoint",
     "utcnow",
 ]
