@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURES = ("auth", "links", "live", "tracking", "webhooks", "sandbox", "api")
+FEATURES = ("auth", "links", "live", "tracking", "webhooks", "sandbox", "api", "outbound", "mail")
 # Modules every feature may build on; none of them may reach up into a feature.
 LOWER_LAYERS = (
     "webapp.models",
@@ -26,6 +26,7 @@ LOWER_LAYERS = (
     "webapp.config",
     "webapp.pagination",
     "webapp.display",
+    "webapp.outbox",
 )
 
 

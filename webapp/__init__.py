@@ -64,7 +64,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sandbox_bp)
     cli.init_app(app)
 
+    from webapp import mail, outbound
     from webapp.sandbox import outbox as sandbox_outbox
 
-    sandbox_outbox.init_app(app)
+    sandbox_outbox.init_app(app)  # senders of the outbox, one per kind of message
+    outbound.init_app(app)
+    mail.init_app(app)
     return app

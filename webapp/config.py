@@ -45,6 +45,13 @@ DEFAULTS: dict[str, Any] = {
     "SSE_POLL_INTERVAL": 0.25,
     "SSE_HEARTBEAT": 15.0,
     "SSE_MAX_DURATION": 300.0,  # a stream ends and the browser reconnects from its cursor
+    # Outbound messages (webapp/outbox/, webapp/outbound/, webapp/mail/).
+    "OUTBOX_WORKER": None,  # None: a sending thread per process, except under TESTING
+    "MAIL_URL": None,  # smtp://user:pass@host:port, smtps://..., ?starttls=1; unset: no email
+    "MAIL_FROM": None,
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
+    "OUTBOUND_CONNECT_TIMEOUT": 5.0,
+    "OUTBOUND_READ_TIMEOUT": 10.0,
 }
 
 ENV_STRINGS = (
@@ -54,8 +61,15 @@ ENV_STRINGS = (
     "CRONOFY_SCHEDULER_EMBED_SECRET",
     "CRONOFY_CLIENT_SECRET",
     "PUBLIC_BASE_URL",
+    "MAIL_URL",
+    "MAIL_FROM",
 )
-ENV_FLAGS = ("WEBAPP_SANDBOX", "SESSION_COOKIE_SECURE")
+ENV_FLAGS = (
+    "WEBAPP_SANDBOX",
+    "SESSION_COOKIE_SECURE",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+    "OUTBOX_WORKER",
+)
 ENV_INTS = ("CLAIM_TOKEN_TTL", "TRUSTED_PROXIES")
 
 CREDENTIAL_KEYS = (
@@ -144,6 +158,10 @@ def _derive(app: Flask) -> None:
         config["SANDBOX_CREDENTIALS_GENERATED"] = True
 
     config["CLIENT_SECRETS"] = split_secrets(config.get("CRONOFY_CLIENT_SECRET"))
+    config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = bool(
+        parse_flag(config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS"))
+    )
+    config["OUTBOX_WORKER"] = parse_flag(config.get("OUTBOX_WORKER"))  # None: by TESTING
 
 
 def split_secrets(value: str | None) -> list[str]:

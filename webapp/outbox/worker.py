@@ -165,7 +165,8 @@ class Worker:
 
 
 def enabled(app: Flask) -> bool:
-    return bool(app.config.get("OUTBOX_WORKER", not app.testing))
+    configured = app.config.get("OUTBOX_WORKER")
+    return (not app.testing) if configured is None else bool(configured)
 
 
 def ensure_started(app: Flask | None = None) -> Worker | None:
