@@ -52,6 +52,10 @@ def on_result(row: OutboxMessage, result: outbox.SendResult, now: datetime) -> N
     failing_for = now - endpoint.failing_since
     if failing_for >= DISABLE_AFTER:
         disable_for_failing(endpoint, now)
+        # The endpoint is what fails: this message waits with the others, not given up.
+        if row.gave_up_at == now:
+            row.gave_up_at = None
+        row.held = True
     elif failing_for >= WARN_AFTER and endpoint.warned_at is None:
         endpoint.warned_at = now
         alerts.queue_endpoint_alert(
