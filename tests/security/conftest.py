@@ -61,6 +61,8 @@ class World:
     scheduling_request_id: str
     failed_delivery_id: int
     booking_token: str
+    webhook_endpoint_id: int = 0
+    outbox_message_pk: int = 0
     sandbox_code: str = "demo"
 
 
@@ -130,6 +132,7 @@ def build_world(app: Flask) -> World:
         db.session.add(booking)
         db.session.commit()
         booking_token = booking.confirmation_token
+        endpoint, message_pk = _webhook_endpoint()
     return World(
         app=app,
         admin_id=admin.id,
@@ -147,7 +150,28 @@ def build_world(app: Flask) -> World:
         scheduling_request_id=request.scheduling_request_id,
         failed_delivery_id=failed,
         booking_token=booking_token,
+        webhook_endpoint_id=endpoint,
+        outbox_message_pk=message_pk,
     )
+
+
+def _webhook_endpoint() -> tuple[int, int]:
+    """An outbound webhook endpoint (stored as is: the SSRF guard would refuse the
+    unreachable loopback URL) with one queued message."""
+    from webapp import outbox
+    from webapp.models import WebhookEndpoint
+    from webapp.outbound.signing import new_secret
+
+    endpoint = WebhookEndpoint(
+        url=UNREACHABLE + "/hooks", events=["tracked_link.created"], secret=new_secret()
+    )
+    db.session.add(endpoint)
+    db.session.flush()
+    message = outbox.enqueue(
+        "webhook", topic="webhook.test", target=endpoint.url, target_id=endpoint.id, body=b"{}"
+    )
+    db.session.commit()
+    return endpoint.id, message.id
 
 
 def deactivate(app: Flask, user_id: int) -> None:
