@@ -11,7 +11,7 @@ from typing import Any
 from flask import g
 
 from webapp.api import ApiError, bp, json_body, list_response
-from webapp.models import WebhookEndpoint
+from webapp.models import WebhookEndpoint, utcnow
 from webapp.outbound import service
 from webapp.outbound.delivery import secrets_rotating_until
 from webapp.outbound.health import shown_url
@@ -19,7 +19,7 @@ from webapp.templating import iso_utc
 
 
 def endpoint_json(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    rotating = secrets_rotating_until(endpoint, endpoint.updated_at)
+    rotating = secrets_rotating_until(endpoint, utcnow())
     return {
         "id": endpoint.id,
         "kind": endpoint.kind,

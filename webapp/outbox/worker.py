@@ -190,10 +190,12 @@ def worker_for(app: Flask) -> Worker | None:
 
 
 def wake(app: Flask | None = None) -> bool:
-    """Tell this process's worker there is work (enqueue does so after the commit)."""
+    """Tell this process's worker, if it runs, that there is work (enqueue does so after
+    the commit). Never starts one: a CLI command or gunicorn's master process must not
+    grow a sending thread (and never one that a fork would copy)."""
     if app is None and not has_app_context():
         return False
-    worker = ensure_started(app)
+    worker = worker_for(app or current_app._get_current_object())  # type: ignore[attr-defined]
     if worker is None:
         return False
     worker.wakeup.set()
