@@ -58,6 +58,7 @@ EVENT_LABELS = {
 }
 BOOKING_EVENTS = (TIME_CHOSEN, RESCHEDULED, DECLINED)
 
+_CACHE = "outbound.enabled_endpoints"
 _BY_NOTIFICATION = {
     "scheduling_request_time_chosen": TIME_CHOSEN,
     "scheduling_request_rescheduled": RESCHEDULED,
@@ -75,13 +76,27 @@ def webhook_body(event: str, data: dict[str, Any], now: datetime) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def subscribed_endpoints(event: str) -> list[WebhookEndpoint]:
-    endpoints = db.session.scalars(
-        db.select(WebhookEndpoint)
-        .where(WebhookEndpoint.enabled.is_(True))
-        .order_by(WebhookEndpoint.id)
+def enabled_endpoints() -> list[WebhookEndpoint]:
+    """The enabled endpoints, read once per transaction: the receiver emits for every
+    notification of a batch, and one query per batch keeps its hot path as it was."""
+    transaction = db.session().get_transaction()  # scoped_session does not proxy it
+    cached = db.session.info.get(_CACHE)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]
+    endpoints = list(
+        db.session.scalars(
+            db.select(WebhookEndpoint)
+            .where(WebhookEndpoint.enabled.is_(True))
+            .order_by(WebhookEndpoint.id)
+        )
     )
-    return [endpoint for endpoint in endpoints if event in (endpoint.events or [])]
+    if transaction is not None:
+        db.session.info[_CACHE] = (transaction, endpoints)
+    return endpoints
+
+
+def subscribed_endpoints(event: str) -> list[WebhookEndpoint]:
+    return [endpoint for endpoint in enabled_endpoints() if event in (endpoint.events or [])]
 
 
 def queue_for_endpoint(endpoint: WebhookEndpoint, event: str, body: bytes, now: datetime) -> None:
