@@ -11,6 +11,8 @@ Why these settings:
 - on_starting: brings the database to the current schema (Flask-Migrate) and applies any
   delivery that was stored but not applied when the server last stopped, once, in the master
   process before the workers fork; create_app() itself never does either.
+- post_worker_init also starts the worker's outbox thread (webapp/outbox/), which sends
+  webhooks, emails and sandbox notifications; worker_exit stops it.
 - worker_exit: a worker buffers the visits of tracked links in memory for up to 0.1 s
   (webapp/tracking/visits.py); on a graceful stop it writes them before it exits.
 """
@@ -51,12 +53,19 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
 
     signal.signal(signal.SIGTERM, on_term)
 
+    from webapp.outbox import start_in_worker
+
+    start_in_worker(worker.wsgi)  # this worker's outbox thread (webapp/outbox/__init__.py)
+
 
 def worker_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
     """Write the visits this worker still buffers (webapp/tracking/visits.py) before it goes."""
     from webapp.tracking.visits import flush_all
 
     flush_all()
+    from webapp.outbox import stop_in_worker
+
+    stop_in_worker(getattr(worker, "wsgi", None))
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURES = ("auth", "links", "live", "tracking", "webhooks", "sandbox", "api", "audit", "alerts")
+FEATURES = (
+    "auth",
+    "links",
+    "live",
+    "tracking",
+    "webhooks",
+    "sandbox",
+    "api",
+    "audit",
+    "alerts",
+    "outbound",
+    "mail",
+)
 # Modules every feature may build on; none of them may reach up into a feature.
 LOWER_LAYERS = (
     "webapp.models",
@@ -26,6 +38,7 @@ LOWER_LAYERS = (
     "webapp.config",
     "webapp.pagination",
     "webapp.display",
+    "webapp.outbox",
 )
 
 

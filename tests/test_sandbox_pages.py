@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import factories
 from webapp.extensions import db
-from webapp.models import SandboxBooking, SandboxClaim, SandboxOutbox, utcnow
+from webapp.models import OutboxMessage, SandboxBooking, SandboxClaim, utcnow
 from webapp.sandbox import notifications
 from webapp.tracking.tokens import mint_claim_token
 from webapp.webhooks.signatures import is_authentic
@@ -83,9 +83,14 @@ def only_booking(app) -> SandboxBooking:
         return bookings[0]
 
 
-def outbox_rows(app) -> list[SandboxOutbox]:
+def outbox_rows(app) -> list[OutboxMessage]:
+    """The sandbox's notifications in the shared outbox, oldest first."""
     with app.app_context():
-        rows = db.session.scalars(db.select(SandboxOutbox).order_by(SandboxOutbox.id)).all()
+        rows = db.session.scalars(
+            db.select(OutboxMessage)
+            .where(OutboxMessage.kind == "sandbox")
+            .order_by(OutboxMessage.id)
+        ).all()
         db.session.expunge_all()
         return rows
 
@@ -201,11 +206,12 @@ def test_confirm_creates_a_booking_and_queues_a_signed_notification(sandbox_app,
     assert booking.status == "time_chosen"
 
     [row] = outbox_rows(sandbox_app)
-    assert row.url == RECEIVER
+    assert row.target == RECEIVER
     assert row.delivered_at is None and row.attempts == 0
-    assert row.notification_type == notifications.TIME_CHOSEN
-    assert is_authentic(row.body, row.signature, sandbox_app.config["CLIENT_SECRETS"][:1])
-    assert "," not in row.signature  # one configured secret: one value
+    assert row.topic == notifications.TIME_CHOSEN
+    signature = row.headers[notifications.HEADER]
+    assert is_authentic(row.body, signature, sandbox_app.config["CLIENT_SECRETS"][:1])
+    assert "," not in signature  # one configured secret: one value
     payload = json.loads(row.body)
     assert payload["notification"]["type"] == "scheduling_request_time_chosen"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload["notification"]["triggered_at"])

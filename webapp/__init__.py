@@ -30,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load_config(app, test_config)
 
-    from webapp import database, errors, health, models, proxies, security, templating
+    from webapp import database, errors, health, models, outbox, proxies, security, templating
     from webapp.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    outbox.init_app(app)
 
     from webapp import alerts, cli
     from webapp.api import bp as api_bp
@@ -65,4 +66,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)  # issue 12 §4: the audit log
     alerts.init_app(app)  # issue 12 §6: the silence alarm
     cli.init_app(app)
+
+    from webapp import mail, outbound
+    from webapp.sandbox import outbox as sandbox_outbox
+
+    sandbox_outbox.init_app(app)  # senders of the outbox, one per kind of message
+    outbound.init_app(app)
+    mail.init_app(app)
     return app

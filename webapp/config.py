@@ -59,6 +59,13 @@ DEFAULTS: dict[str, Any] = {
     # clicked, and how long each process reuses its last check.
     "ALERT_SILENCE_HOURS": 24,
     "ALERT_SILENCE_CACHE_SECONDS": 30,
+    # Outbound messages (webapp/outbox/, webapp/outbound/, webapp/mail/).
+    "OUTBOX_WORKER": None,  # None: a sending thread per process, except under TESTING
+    "MAIL_URL": None,  # smtp://user:pass@host:port, smtps://..., ?starttls=1; unset: no email
+    "MAIL_FROM": None,
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
+    "OUTBOUND_CONNECT_TIMEOUT": 5.0,
+    "OUTBOUND_READ_TIMEOUT": 10.0,
 }
 
 ENV_STRINGS = (
@@ -69,8 +76,15 @@ ENV_STRINGS = (
     "CRONOFY_CLIENT_SECRET",
     "PUBLIC_BASE_URL",
     "TRUSTED_HOSTS",
+    "MAIL_URL",
+    "MAIL_FROM",
 )
-ENV_FLAGS = ("WEBAPP_SANDBOX", "SESSION_COOKIE_SECURE")
+ENV_FLAGS = (
+    "WEBAPP_SANDBOX",
+    "SESSION_COOKIE_SECURE",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+    "OUTBOX_WORKER",
+)
 ENV_INTS = (
     "CLAIM_TOKEN_TTL",
     "TRUSTED_PROXIES",
@@ -78,6 +92,7 @@ ENV_INTS = (
     "LIVE_STREAMS_PER_USER",
     "WEBAPP_WORKER_THREADS",
     "ALERT_SILENCE_HOURS",
+    "OUTBOX_CLAIM_SECONDS",
 )
 
 # What a newcomer types to reach the app on their own machine. Werkzeug 3.1 cannot match a
@@ -177,6 +192,10 @@ def _derive(app: Flask) -> None:
         config["SANDBOX_CREDENTIALS_GENERATED"] = True
 
     config["CLIENT_SECRETS"] = split_secrets(config.get("CRONOFY_CLIENT_SECRET"))
+    config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = bool(
+        parse_flag(config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS"))
+    )
+    config["OUTBOX_WORKER"] = parse_flag(config.get("OUTBOX_WORKER"))  # None: by TESTING
 
 
 def _check_stream_caps(config: Any) -> None:

@@ -62,6 +62,8 @@ class World:
     failed_delivery_id: int
     booking_token: str
     booking_request_id: str
+    webhook_endpoint_id: int = 0
+    outbox_message_pk: int = 0
     sandbox_code: str = "demo"
 
 
@@ -132,6 +134,7 @@ def build_world(app: Flask) -> World:
         db.session.commit()
         booking_token = booking.confirmation_token
         booking_request_id = booking.scheduling_request_id
+        endpoint, message_pk = _webhook_endpoint()
     return World(
         app=app,
         admin_id=admin.id,
@@ -150,7 +153,28 @@ def build_world(app: Flask) -> World:
         failed_delivery_id=failed,
         booking_token=booking_token,
         booking_request_id=booking_request_id,
+        webhook_endpoint_id=endpoint,
+        outbox_message_pk=message_pk,
     )
+
+
+def _webhook_endpoint() -> tuple[int, int]:
+    """An outbound webhook endpoint (stored as is: the SSRF guard would refuse the
+    unreachable loopback URL) with one queued message."""
+    from webapp import outbox
+    from webapp.models import WebhookEndpoint
+    from webapp.outbound.signing import new_secret
+
+    endpoint = WebhookEndpoint(
+        url=UNREACHABLE + "/hooks", events=["tracked_link.created"], secret=new_secret()
+    )
+    db.session.add(endpoint)
+    db.session.flush()
+    message = outbox.enqueue(
+        "webhook", topic="webhook.test", target=endpoint.url, target_id=endpoint.id, body=b"{}"
+    )
+    db.session.commit()
+    return endpoint.id, message.id
 
 
 def deactivate(app: Flask, user_id: int) -> None:

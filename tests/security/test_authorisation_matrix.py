@@ -73,6 +73,14 @@ def staff_user(world: World) -> dict[str, Any]:
     return {"user_id": world.staff_id}
 
 
+def endpoint(world: World) -> dict[str, Any]:
+    return {"endpoint_id": world.webhook_endpoint_id}
+
+
+def endpoint_message(world: World) -> dict[str, Any]:
+    return {"endpoint_id": world.webhook_endpoint_id, "message_pk": world.outbox_message_pk}
+
+
 def booking(world: World) -> dict[str, Any]:
     return {"token": world.booking_token}
 
@@ -179,6 +187,29 @@ ROUTES: dict[tuple[str, str], Route] = {
     # The audit log (issue 12 §4): read-only, so only GET routes exist to classify.
     ("audit.audit_log", "GET"): Route("admin"),
     ("audit.audit_export", "GET"): Route("admin"),
+    ("outbound.endpoints", "GET"): Route("admin"),
+    ("outbound.endpoint_new", "GET"): Route("admin"),
+    ("outbound.endpoint_new", "POST"): Route("admin", data=lambda w: {}, ok=422),
+    ("outbound.endpoint_detail", "GET"): Route("admin", values=endpoint),
+    ("outbound.endpoint_detail", "POST"): Route(
+        "admin", values=endpoint, data=lambda w: {}, ok=422
+    ),
+    ("outbound.endpoint_enable", "POST"): Route(
+        "admin", values=endpoint, data=lambda w: {}, ok=302
+    ),
+    ("outbound.endpoint_disable", "POST"): Route(
+        "admin", values=endpoint, data=lambda w: {}, ok=302
+    ),
+    ("outbound.endpoint_delete", "POST"): Route(
+        "admin", values=endpoint, data=lambda w: {}, ok=302
+    ),
+    ("outbound.endpoint_rotate", "POST"): Route("admin", values=endpoint, data=lambda w: {}),
+    ("outbound.endpoint_test", "POST"): Route("admin", values=endpoint, data=lambda w: {}, ok=302),
+    ("outbound.message_resend", "POST"): Route(
+        "admin", values=endpoint_message, data=lambda w: {}, ok=302
+    ),
+    ("mail.preferences", "GET"): Route("staff"),
+    ("mail.preferences", "POST"): Route("staff", data=lambda w: {}, ok=302),
     # -- the JSON API (bearer tokens only) ----------------------------------------------------
     ("api.list_public_links", "GET"): Route("api"),
     ("api.create_public_link", "POST"): Route("api", data=lambda w: {}, ok=422),
@@ -193,6 +224,16 @@ ROUTES: dict[tuple[str, str], Route] = {
         "api", values=lambda w: {"scheduling_request_id": w.scheduling_request_id}
     ),
     ("api.list_audit_events", "GET"): Route("api", staff_ok=403),  # admin tokens only
+    # Admins' tokens only: staff tokens get 403.
+    ("api.list_webhook_endpoints", "GET"): Route("api", staff_ok=403),
+    ("api.create_webhook_endpoint", "POST"): Route("api", data=lambda w: {}, ok=422, staff_ok=403),
+    ("api.get_webhook_endpoint", "GET"): Route("api", values=endpoint, staff_ok=403),
+    ("api.update_webhook_endpoint", "PATCH"): Route(
+        "api", values=endpoint, data=lambda w: {}, staff_ok=403
+    ),
+    ("api.delete_webhook_endpoint", "DELETE"): Route(
+        "api", values=endpoint, data=lambda w: {}, ok=204, staff_ok=403
+    ),
 }
 
 
@@ -234,6 +275,11 @@ def make_actors(world: World) -> dict[str, Actor]:
     deactivated = sign_in(app.test_client(), "gone@example.com")
     assert deactivated.get("/users").status_code == 200  # a working admin session, until...
     deactivate(app, world.gone_id)
+    # A valid token records its first use (last_used_at, once a minute) even when the action
+    # it asks for is refused (staff on the admins-only API): use it once beforehand, so the
+    # "refused leaves the database as it was" check sees the refused action only.
+    staff_api = app.test_client().get("/api/v1/public-links", headers=bearer(world.staff_token))
+    assert staff_api.status_code == 200
     return {
         "anonymous": Actor(app.test_client()),
         "revoked_token": Actor(app.test_client(), world.revoked_token, token_everywhere=True),

@@ -18,6 +18,7 @@ from webapp.links.inputs import InvalidInput, clean_tracked_link
 from webapp.links.service import correlation_ids_in_use, new_slug
 from webapp.links.validation import generate_correlation_id
 from webapp.models import UTM_KEYS, PublicLink, TrackedLink, User
+from webapp.outbound.events import emit_tracked_link_created
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def import_tracked_links(
                 links.append(link)
             db.session.add_all(links)
             db.session.flush()
+            emit_tracked_link_created(links)  # outbound webhooks, in this transaction
             made = [(link.correlation_id, link.slug) for link in links]
             # Audit log: one entry per link, so each is found by its correlation ID.
             record_many(

@@ -28,6 +28,7 @@ from webapp.extensions import db
 from webapp.links.inputs import MAX_ID, InvalidInput, clean_public_link, clean_tracked_link
 from webapp.links.validation import generate_correlation_id, parse_aware_datetime
 from webapp.models import PublicLink, TrackedLink, User, utcnow
+from webapp.outbound.events import emit_tracked_link_created
 
 
 class NotFound(LookupError):
@@ -166,6 +167,7 @@ def create_tracked_link(
             record(
                 audit_actions.TRACKED_LINK_CREATED, tracked_link_target(link), changes, actor=user
             )
+            emit_tracked_link_created(link)  # outbound webhooks, in this transaction
     except IntegrityError as error:
         _raise_if_duplicate(correlation_id, error)
     return link

@@ -11,7 +11,16 @@ from webapp.models.bookings import (
     SchedulingRequest,
 )
 from webapp.models.links import UTM_KEYS, PublicLink, TrackedLink, Visit
-from webapp.models.sandbox import SandboxBooking, SandboxClaim, SandboxOutbox
+from webapp.models.outbound import (
+    DISABLED_BY_ADMIN,
+    DISABLED_FAILING,
+    ENDPOINT_KINDS,
+    ENDPOINT_SLACK,
+    ENDPOINT_WEBHOOK,
+    WebhookEndpoint,
+)
+from webapp.models.outbox import OutboxAttempt, OutboxMessage
+from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
 
@@ -20,6 +29,11 @@ __all__ = [
     "DELIVERY_FAILED",
     "DELIVERY_PENDING",
     "DELIVERY_STALE",
+    "DISABLED_BY_ADMIN",
+    "DISABLED_FAILING",
+    "ENDPOINT_KINDS",
+    "ENDPOINT_SLACK",
+    "ENDPOINT_WEBHOOK",
     "ROLES",
     "ROLE_ADMIN",
     "ROLE_STAFF",
@@ -29,16 +43,18 @@ __all__ = [
     "AuditLogIsAppendOnly",
     "Delivery",
     "FailedSignIn",
+    "OutboxAttempt",
+    "OutboxMessage",
     "PublicLink",
     "RefusedDelivery",
     "SandboxBooking",
     "SandboxClaim",
-    "SandboxOutbox",
     "SchedulingRequest",
     "SilenceEpisode",
     "TrackedLink",
     "UTCDateTime",
     "User",
     "Visit",
+    "WebhookEndpoint",
     "utcnow",
 ]
