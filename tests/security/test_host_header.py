@@ -28,7 +28,7 @@ from tests.test_sandbox_capture import CaptureServer
 from tests.test_sandbox_pages import booking_url, hidden, mint, outbox_rows, slot_keys
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import SandboxOutbox, SchedulingRequest, utcnow
+from webapp.models import OutboxMessage, SchedulingRequest, utcnow
 from webapp.tracking.tokens import mint_claim_token
 from webapp.urls import listening_origin
 
@@ -123,7 +123,7 @@ def test_a_forged_host_does_not_move_the_sandbox_notification(app_factory, trust
     app = app_factory(WEBAPP_SANDBOX=True, TRUSTED_HOSTS=trusted)
     book_with_host(app, host)
     [row] = outbox_rows(app)
-    assert row.url == "http://localhost/webhooks/cronofy"
+    assert row.target == "http://localhost/webhooks/cronofy"
     for url in urls_in(json.loads(row.body)):
         assert url.startswith("http://localhost/sandbox/"), url
 
@@ -147,7 +147,7 @@ def test_a_forged_forwarded_host_does_not_move_it_either(app_factory):
         headers=forged,
     )
     [row] = outbox_rows(app)
-    assert row.url == "http://localhost/webhooks/cronofy"
+    assert row.target == "http://localhost/webhooks/cronofy"
     assert EVIL not in row.body.decode()
 
 
@@ -225,7 +225,7 @@ def test_werkzeug_server_uses_its_listening_address_not_the_host(app_factory):
         server.shutdown()
         thread.join(10)
     with app.app_context():
-        [url] = db.session.scalars(db.select(SandboxOutbox.url)).all()
+        [url] = db.session.scalars(db.select(OutboxMessage.target)).all()
     assert url == f"http://127.0.0.1:{port}/webhooks/cronofy"
 
 
@@ -270,13 +270,13 @@ def test_gunicorn_sandbox_posts_to_its_own_address_whatever_the_host(tmp_path):
         deadline = time.monotonic() + 30
         with reader.app_context():
             while time.monotonic() < deadline:
-                row = db.session.scalar(db.select(SandboxOutbox))
+                row = db.session.scalar(db.select(OutboxMessage))
                 db.session.commit()
                 if row is not None and row.delivered_at is not None:
                     break
                 time.sleep(0.1)
             assert row is not None and row.delivered_at is not None, server.log()[-3000:]
-            assert row.url == f"{server.base_url}/webhooks/cronofy"
+            assert row.target == f"{server.base_url}/webhooks/cronofy"
             stored = db.session.scalar(
                 db.select(SchedulingRequest).where(
                     SchedulingRequest.correlation_id == correlation_id

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.database import write_transaction
 from webapp.extensions import db
-from webapp.models import PublicLink, SandboxBooking, SandboxClaim, SandboxOutbox, TrackedLink
+from webapp.models import OutboxMessage, PublicLink, SandboxBooking, SandboxClaim, TrackedLink
 from webapp.models.sandbox import SANDBOX_DECLINED, SANDBOX_RESCHEDULED, SANDBOX_TIME_CHOSEN
 from webapp.sandbox import dispatch, notifications, outbox, verify
 from webapp.sandbox.dispatch import NotConfigured
@@ -229,12 +229,12 @@ def booking_for_dashboard(scheduling_request_id: str) -> SandboxBooking | None:
     )
 
 
-def notifications_of(booking_id: int) -> list[SandboxOutbox]:
+def notifications_of(booking_id: int) -> list[OutboxMessage]:
     """The booking's notifications, oldest first, with how their delivery went."""
     return list(
         db.session.scalars(
-            db.select(SandboxOutbox)
-            .where(SandboxOutbox.booking_id == booking_id)
-            .order_by(SandboxOutbox.id)
+            db.select(OutboxMessage)
+            .where(OutboxMessage.kind == outbox.KIND, OutboxMessage.target_id == booking_id)
+            .order_by(OutboxMessage.id)
         )
     )
