@@ -33,6 +33,7 @@ def mail_app(app_factory, mailbox):
         MAIL_URL=mailbox.url,
         MAIL_FROM="Bookings <bookings@example.com>",
         PUBLIC_BASE_URL=BASE,
+        TRUSTED_HOSTS="links.example.com,localhost",  # the test client is localhost
         WEBHOOK_ALLOW_PRIVATE_TARGETS=True,
     )
 

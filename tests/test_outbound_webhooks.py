@@ -24,7 +24,11 @@ BASE = "https://links.example.com"
 
 @pytest.fixture
 def hooks_app(app_factory):
-    return app_factory(WEBHOOK_ALLOW_PRIVATE_TARGETS=True, PUBLIC_BASE_URL=BASE)
+    return app_factory(
+        WEBHOOK_ALLOW_PRIVATE_TARGETS=True,
+        PUBLIC_BASE_URL=BASE,
+        TRUSTED_HOSTS="links.example.com,localhost",  # the test client is localhost
+    )
 
 
 @pytest.fixture
