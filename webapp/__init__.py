@@ -44,6 +44,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
+    from webapp import organisation
+
+    organisation.init_app(app)
+
     from webapp import cli
     from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
@@ -61,5 +65,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(live_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sandbox_bp)
+    app.register_blueprint(organisation.bp)
     cli.init_app(app)
     return app

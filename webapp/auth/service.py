@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from webapp.auth import passwords
@@ -22,7 +22,6 @@ NAME_MAX_LENGTH = 200
 # Deliberately loose: one @, nothing blank, no spaces. The real check is the person
 # receiving mail there; this only catches typing slips.
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*$")
-USERS_PAGE_SIZE = 100
 
 
 class AuthError(Exception):
@@ -96,21 +95,6 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def users_page(after_email: str | None = None) -> tuple[list[User], str | None]:
-    """One page of users by email, and the email to continue after (None on the last page)."""
-    query = select(User).order_by(User.email).limit(USERS_PAGE_SIZE + 1)
-    if after_email:
-        query = query.where(User.email > after_email)
-    rows = list(db.session.execute(query).scalars())
-    if len(rows) > USERS_PAGE_SIZE:
-        return rows[:USERS_PAGE_SIZE], rows[USERS_PAGE_SIZE - 1].email
-    return rows, None
-
-
-def count_users() -> int:
-    return int(db.session.execute(select(func.count(User.id))).scalar_one())
-
-
 def check_new_password(
     password: str, confirm: str | None, field: str = "password"
 ) -> dict[str, str]:
@@ -123,6 +107,26 @@ def check_new_password(
     return {}
 
 
+def name_problem(name: str) -> str | None:
+    if len(name) > NAME_MAX_LENGTH:
+        return f"Use at most {NAME_MAX_LENGTH} characters."
+    if has_control_characters(name):
+        return "Use letters, digits and punctuation only (no control characters)."
+    return None
+
+
+def rename(user_id: int, name: str) -> User:
+    """Change the name other staff see (blank: they see the email address)."""
+    clean_name = (name or "").strip()
+    problem = name_problem(clean_name)
+    if problem:
+        raise ValidationError({"name": problem})
+    with write_transaction():
+        user = get_user(user_id)
+        user.name = clean_name
+    return get_user(user_id)
+
+
 def _checked_account(
     email: str, name: str, role: str, password: str, confirm: str | None
 ) -> tuple[str, str]:
@@ -132,10 +136,9 @@ def _checked_account(
     problem = email_problem(address)
     if problem:
         errors["email"] = problem
-    if len(clean_name) > NAME_MAX_LENGTH:
-        errors["name"] = f"Use at most {NAME_MAX_LENGTH} characters."
-    elif has_control_characters(clean_name):
-        errors["name"] = "Use letters, digits and punctuation only (no control characters)."
+    problem = name_problem(clean_name)
+    if problem:
+        errors["name"] = problem
     if role not in ROLES:
         errors["role"] = "Choose admin or staff."
     errors.update(check_new_password(password, confirm))

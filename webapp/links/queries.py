@@ -17,7 +17,8 @@ from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.links.inputs import MAX_ID
-from webapp.models import PublicLink, SchedulingRequest, TrackedLink, Visit
+from webapp.listing import Count, Keyset, PageRequest, Window, capped_count, fetch_window
+from webapp.models import LinkBatch, PublicLink, SchedulingRequest, TrackedLink, Visit
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 OWNER_MINE = "mine"
@@ -40,6 +41,7 @@ class LinkFilters:
     owner: str = OWNER_ALL
     user_id: int | None = None  # whose links "mine" means
     correlation_id: str | None = None  # exact match (the API's filter)
+    batch_id: int | None = None  # the links one bulk upload created
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,12 @@ class BookingState:
 
 
 def _filtered(filters: LinkFilters) -> Select[tuple[TrackedLink]]:
-    query = select(TrackedLink)
+    return _matching(select(TrackedLink), filters).options(
+        joinedload(TrackedLink.public_link), joinedload(TrackedLink.created_by)
+    )
+
+
+def _matching(query: Select[Any], filters: LinkFilters) -> Select[Any]:
     if filters.q.strip():
         pattern = "%" + _escape_like(filters.q.strip()) + "%"
         query = query.where(
@@ -64,7 +71,9 @@ def _filtered(filters: LinkFilters) -> Select[tuple[TrackedLink]]:
         query = query.where(TrackedLink.created_by_id == filters.user_id)
     if filters.correlation_id is not None:
         query = query.where(TrackedLink.correlation_id == filters.correlation_id)
-    return query.options(joinedload(TrackedLink.public_link), joinedload(TrackedLink.created_by))
+    if filters.batch_id is not None:
+        query = query.where(TrackedLink.batch_id == filters.batch_id)
+    return query
 
 
 def _escape_like(text: str) -> str:
@@ -92,6 +101,50 @@ def tracked_links_page(filters: LinkFilters, cursor: str | None, limit: int) -> 
         last = rows[-1]
         next_cursor = encode_cursor(last.created_at.isoformat(), last.id)
     return Page(rows, next_cursor)
+
+
+def _created_key(cursor: str) -> tuple[datetime, int]:
+    created_text, last_id = decode_cursor(cursor, 2)
+    _check_cursor_id(last_id)
+    return _parse_cursor_time(created_text), last_id
+
+
+TRACKED_KEYSET: Keyset[TrackedLink] = Keyset(
+    columns=(TrackedLink.created_at, TrackedLink.id),
+    descending=True,
+    encode=lambda link: encode_cursor(link.created_at.isoformat(), link.id),
+    decode=_created_key,
+)
+
+
+def tracked_links_window(filters: LinkFilters, wanted: PageRequest) -> Window[TrackedLink]:
+    """A window of the list, newest first; raises InvalidCursor."""
+    return fetch_window(
+        _filtered(filters),
+        TRACKED_KEYSET,
+        wanted,
+        lambda statement: list(db.session.execute(statement).unique().scalars()),
+    )
+
+
+def count_tracked_links(filters: LinkFilters) -> Count:
+    return capped_count(_matching(select(TrackedLink.id), filters))
+
+
+def get_batch(batch_id: int) -> LinkBatch | None:
+    return db.session.get(LinkBatch, batch_id)
+
+
+def batch_links(batch_id: int) -> list[TrackedLink]:
+    """The links one upload created, in the file's order."""
+    query = select(TrackedLink).where(TrackedLink.batch_id == batch_id).order_by(TrackedLink.id)
+    return list(db.session.execute(query).scalars())
+
+
+def has_tracked_links(user_id: int) -> bool:
+    """True when this person created at least one tracked link."""
+    query = select(TrackedLink.id).where(TrackedLink.created_by_id == user_id).limit(1)
+    return db.session.execute(query).first() is not None
 
 
 def tracked_links_by_id(filters: LinkFilters, cursor: str | None, limit: int) -> Page[TrackedLink]:
@@ -128,6 +181,34 @@ def public_links_page(cursor: str | None, limit: int) -> Page[PublicLink]:
         query = query.where(PublicLink.id > last_id)
     rows = list(db.session.execute(query.order_by(PublicLink.id).limit(limit + 1)).scalars())
     return _id_page(rows, limit)
+
+
+def _id_key(cursor: str) -> tuple[int]:
+    (last_id,) = decode_cursor(cursor, 1)
+    _check_cursor_id(last_id)
+    return (last_id,)
+
+
+PUBLIC_KEYSET: Keyset[PublicLink] = Keyset(
+    columns=(PublicLink.id,),
+    descending=False,
+    encode=lambda link: encode_cursor(link.id),
+    decode=_id_key,
+)
+
+
+def public_links_window(wanted: PageRequest) -> Window[PublicLink]:
+    """A window of Public Links, oldest first; raises InvalidCursor."""
+    return fetch_window(
+        select(PublicLink).options(joinedload(PublicLink.owner)),
+        PUBLIC_KEYSET,
+        wanted,
+        lambda statement: list(db.session.execute(statement).scalars()),
+    )
+
+
+def count_public_links() -> Count:
+    return capped_count(select(PublicLink.id))
 
 
 def _id_page(rows: list[Any], limit: int) -> Page[Any]:

@@ -9,7 +9,8 @@ from webapp.models.bookings import (
     RefusedDelivery,
     SchedulingRequest,
 )
-from webapp.models.links import UTM_KEYS, PublicLink, TrackedLink, Visit
+from webapp.models.links import UTM_KEYS, LinkBatch, PublicLink, TrackedLink, Visit
+from webapp.models.organisation import OrganisationProfile
 from webapp.models.sandbox import SandboxBooking, SandboxClaim, SandboxOutbox
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
@@ -26,6 +27,8 @@ __all__ = [
     "ApiToken",
     "Delivery",
     "FailedSignIn",
+    "LinkBatch",
+    "OrganisationProfile",
     "PublicLink",
     "RefusedDelivery",
     "SandboxBooking",
