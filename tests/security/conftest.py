@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from tests.support import bookings, factories
 from webapp.auth import api_tokens
 from webapp.extensions import db
-from webapp.models import SandboxBooking, User, utcnow
+from webapp.models import LinkBatch, SandboxBooking, User, utcnow
 from webapp.webhooks.signatures import HEADER, sign
 
 EXAMPLE_NAME = "scheduling_request_time_chosen.json"
@@ -61,6 +61,7 @@ class World:
     scheduling_request_id: str
     failed_delivery_id: int
     booking_token: str
+    batch_id: int  # a bulk upload's batch of tracked links
     sandbox_code: str = "demo"
 
 
@@ -128,8 +129,18 @@ def build_world(app: Flask) -> World:
             email="ada@example.com",
         )
         db.session.add(booking)
+        batch = LinkBatch(
+            idempotency_key=secrets.token_urlsafe(24),
+            public_link_id=public_link.id,
+            created_by_id=staff.id,
+            filename="matrix.csv",
+            columns="correlation_id,label",
+            link_count=0,
+        )
+        db.session.add(batch)
         db.session.commit()
         booking_token = booking.confirmation_token
+        batch_id = batch.id
     return World(
         app=app,
         admin_id=admin.id,
@@ -147,6 +158,7 @@ def build_world(app: Flask) -> World:
         scheduling_request_id=request.scheduling_request_id,
         failed_delivery_id=failed,
         booking_token=booking_token,
+        batch_id=batch_id,
     )
 
 
