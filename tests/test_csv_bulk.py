@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from tests.support import factories
 from tests.test_public_links import sign_in_session
 from webapp.extensions import db
-from webapp.links.bulk import BulkRejected, RowError, in_words
+from webapp.links.bulk import REPEAT_WINDOW, BulkRejected, RowError, in_words
 from webapp.links.csv_io import (
     CsvFileError,
     csv_text,
@@ -134,6 +135,23 @@ def test_the_same_upload_twice_creates_nothing_the_second_time(app, staff_sessio
     # A fresh form (a fresh key) is a new upload.
     fresh = upload(staff_session, public_link, "correlation_id\nc\n", key="f" * 32)
     assert fresh.headers["Location"] != first.headers["Location"] and count(app) == 3
+
+
+def test_the_same_file_from_a_reloaded_form_is_the_same_upload(app, staff_session, public_link):
+    """The back button may load the form anew (a new key): the same file for the same Public
+    Link from the same person, soon after, is still the same upload."""
+    content = "correlation_id,label\n,Ada (a generated ID)\n"
+    first = upload(staff_session, public_link, content, key="a" * 32)
+    again = upload(staff_session, public_link, content, key="b" * 32)
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count(app) == 1 and len(batches(app)) == 1
+    # Long after, the same file is a new upload (its blank ID is generated afresh).
+    with app.app_context():
+        batch = db.session.execute(select(LinkBatch)).scalar_one()
+        batch.created_at = batch.created_at - REPEAT_WINDOW - timedelta(seconds=1)
+        db.session.commit()
+    later = upload(staff_session, public_link, content, key="c" * 32)
+    assert later.headers["Location"] != first.headers["Location"] and count(app) == 2
 
 
 def test_a_rejected_upload_keeps_its_key_for_the_corrected_file(app, staff_session, public_link):

@@ -40,6 +40,7 @@ def upgrade():
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("filename", sa.String(length=200), nullable=False),
         sa.Column("columns", sa.String(length=500), nullable=False),
+        sa.Column("content_sha256", sa.String(length=64), nullable=False),
         sa.Column("link_count", sa.Integer(), nullable=False),
         sa.Column("created_at", webapp.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -53,6 +54,10 @@ def upgrade():
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("idempotency_key"),
     )
+    with op.batch_alter_table("link_batches", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_link_batches_created_by_content", ["created_by_id", "content_sha256"], unique=False
+        )
     with op.batch_alter_table("tracked_links", schema=None) as batch_op:
         batch_op.add_column(sa.Column("batch_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_tracked_links_batch_id"), ["batch_id"], unique=False)
@@ -69,6 +74,9 @@ def downgrade():
         batch_op.drop_constraint("fk_tracked_links_batch_id_link_batches", type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_tracked_links_batch_id"))
         batch_op.drop_column("batch_id")
+
+    with op.batch_alter_table("link_batches", schema=None) as batch_op:
+        batch_op.drop_index("ix_link_batches_created_by_content")
 
     op.drop_table("link_batches")
     op.drop_table("organisation_profile")

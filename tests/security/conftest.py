@@ -135,6 +135,7 @@ def build_world(app: Flask) -> World:
             created_by_id=staff.id,
             filename="matrix.csv",
             columns="correlation_id,label",
+            content_sha256="",
             link_count=0,
         )
         db.session.add(batch)

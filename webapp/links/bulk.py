@@ -1,13 +1,17 @@
 """Bulk creation of tracked links from a CSV: validate every row, then all or nothing.
 
 Each upload form carries an idempotency key, stored with the batch it creates: the same form
-sent again (a double click, the back button, a reload) finds that batch and creates nothing.
+sent again (a double click, a resent POST) finds that batch and creates nothing. A browser
+that goes back to the form may load it anew, with a new key; so the same person sending the
+same file for the same Public Link again within REPEAT_WINDOW is the same upload too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +34,7 @@ FIELD_WORDS = {
 }
 TOO_LONG = re.compile(r"must be at most (\d+) characters \(this one has (\d+)\)")
 MAX_FILENAME = 200
+REPEAT_WINDOW = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ def import_tracked_links(
     raw: bytes | None,
     *,
     idempotency_key: str,
+    now: datetime,
     filename: str = "",
 ) -> BulkOutcome:
     """Create one tracked link per CSV row, all in one transaction with their batch, or none.
@@ -96,6 +102,10 @@ def import_tracked_links(
     if fields:
         raise BulkRejected(fields=fields)
     assert raw is not None and public_link_id is not None
+    fingerprint = content_fingerprint(public_link_id, raw)
+    repeated = _recent_batch_with_content(user.id, fingerprint, since=now - REPEAT_WINDOW)
+    if repeated is not None:
+        return BulkOutcome(repeated, created=False)
     try:
         header, rows = read_bulk_csv(raw)
     except CsvFileError as error:
@@ -113,7 +123,9 @@ def import_tracked_links(
                 created_by_id=user.id,
                 filename=filename[:MAX_FILENAME],
                 columns=",".join(header),
+                content_sha256=fingerprint,
                 link_count=len(cleaned),
+                created_at=now,
             )
             db.session.add(batch)
             db.session.flush()
@@ -137,6 +149,24 @@ def import_tracked_links(
             row_count=len(rows),
         ) from error
     return BulkOutcome(batch_id, created=True)
+
+
+def content_fingerprint(public_link_id: int, raw: bytes) -> str:
+    return hashlib.sha256(f"{public_link_id}:".encode() + raw).hexdigest()
+
+
+def _recent_batch_with_content(user_id: int, fingerprint: str, since: datetime) -> int | None:
+    found = db.session.execute(
+        select(LinkBatch.id)
+        .where(
+            LinkBatch.created_by_id == user_id,
+            LinkBatch.content_sha256 == fingerprint,
+            LinkBatch.created_at >= since,
+        )
+        .order_by(LinkBatch.id.desc())
+        .limit(1)
+    )
+    return found.scalar_one_or_none()
 
 
 def _batch_with_key(key: str) -> int | None:

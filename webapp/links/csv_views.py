@@ -24,7 +24,7 @@ from webapp.links.csv_io import BULK_COLUMNS, MAX_BULK_ROWS, csv_lines, csv_text
 from webapp.links.inputs import parse_id
 from webapp.links.queries import OWNER_ALL
 from webapp.links.tracked_views import list_filters
-from webapp.models import UTM_KEYS, LinkBatch
+from webapp.models import UTM_KEYS, LinkBatch, utcnow
 from webapp.templating import iso_utc
 from webapp.urls import short_url
 
@@ -60,6 +60,7 @@ def tracked_links_bulk_upload():  # type: ignore[no-untyped-def]
             public_link_id,
             raw,
             idempotency_key=key,
+            now=utcnow(),
             filename=(upload.filename or "") if upload else "",
         )
     except BulkRejected as rejected:

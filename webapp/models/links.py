@@ -37,6 +37,9 @@ class LinkBatch(db.Model):
     upload form shown) makes a repeated submission of the same form create nothing."""
 
     __tablename__ = "link_batches"
+    __table_args__ = (
+        Index("ix_link_batches_created_by_content", "created_by_id", "content_sha256"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -44,6 +47,9 @@ class LinkBatch(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     filename: Mapped[str] = mapped_column(String(200), default="")
     columns: Mapped[str] = mapped_column(String(500))  # the uploaded header, comma-separated
+    # sha256 of the Public Link's id and the file: the same file sent again from a form
+    # shown anew (the back button reloads it with a new key) is the same upload too.
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")
     link_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
