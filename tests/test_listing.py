@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.support import factories
 from webapp.extensions import db
-from webapp.links import queries
+from webapp.links import queries, windows
 from webapp.listing import PageRequest, capped_count, make_pager
 from webapp.models import TrackedLink, utcnow
 from webapp.pagination import InvalidCursor
@@ -35,7 +35,7 @@ def links(app):
 
 
 def window(request: PageRequest):
-    return queries.tracked_links_window(queries.LinkFilters(), request)
+    return windows.tracked_links_window(queries.LinkFilters(), request)
 
 
 def names(found) -> list[str]:

@@ -187,6 +187,10 @@ def test_first_run_registers_the_sandbox_link_in_one_click(sandbox_app, staff):
         assert link.owner_id == staff.id
     page = client.get("/").get_data(as_text=True)
     assert "Public Link “Sandbox demo” registered" in page and page.count("Done:") == 1
+    again = client.post("/public-links/sandbox", follow_redirects=True).get_data(as_text=True)
+    assert "already registered" in again
+    with sandbox_app.app_context():
+        assert len(db.session.execute(select(PublicLink)).all()) == 1
 
 
 def test_no_sandbox_no_one_click_link(app, staff_client):

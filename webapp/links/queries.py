@@ -17,7 +17,6 @@ from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.links.inputs import MAX_ID
-from webapp.listing import Count, Keyset, PageRequest, Window, capped_count, fetch_window
 from webapp.models import LinkBatch, PublicLink, SchedulingRequest, TrackedLink, Visit
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 
@@ -50,13 +49,15 @@ class BookingState:
     status: str
 
 
-def _filtered(filters: LinkFilters) -> Select[tuple[TrackedLink]]:
-    return _matching(select(TrackedLink), filters).options(
+def filtered(filters: LinkFilters) -> Select[tuple[TrackedLink]]:
+    """The tracked links the filters match, with their Public Link and creator loaded."""
+    return matching(select(TrackedLink), filters).options(
         joinedload(TrackedLink.public_link), joinedload(TrackedLink.created_by)
     )
 
 
-def _matching(query: Select[Any], filters: LinkFilters) -> Select[Any]:
+def matching(query: Select[Any], filters: LinkFilters) -> Select[Any]:
+    """The query narrowed to what the filters match (for the list, its count, the API)."""
     if filters.q.strip():
         pattern = "%" + _escape_like(filters.q.strip()) + "%"
         query = query.where(
@@ -82,11 +83,11 @@ def _escape_like(text: str) -> str:
 
 def tracked_links_page(filters: LinkFilters, cursor: str | None, limit: int) -> Page[TrackedLink]:
     """Newest first; raises InvalidCursor for a cursor this app did not make."""
-    query = _filtered(filters)
+    query = filtered(filters)
     if cursor:
         created_text, last_id = decode_cursor(cursor, 2)
-        created_at = _parse_cursor_time(created_text)
-        _check_cursor_id(last_id)
+        created_at = parse_cursor_time(created_text)
+        check_cursor_id(last_id)
         query = query.where(
             or_(
                 TrackedLink.created_at < created_at,
@@ -101,34 +102,6 @@ def tracked_links_page(filters: LinkFilters, cursor: str | None, limit: int) -> 
         last = rows[-1]
         next_cursor = encode_cursor(last.created_at.isoformat(), last.id)
     return Page(rows, next_cursor)
-
-
-def _created_key(cursor: str) -> tuple[datetime, int]:
-    created_text, last_id = decode_cursor(cursor, 2)
-    _check_cursor_id(last_id)
-    return _parse_cursor_time(created_text), last_id
-
-
-TRACKED_KEYSET: Keyset[TrackedLink] = Keyset(
-    columns=(TrackedLink.created_at, TrackedLink.id),
-    descending=True,
-    encode=lambda link: encode_cursor(link.created_at.isoformat(), link.id),
-    decode=_created_key,
-)
-
-
-def tracked_links_window(filters: LinkFilters, wanted: PageRequest) -> Window[TrackedLink]:
-    """A window of the list, newest first; raises InvalidCursor."""
-    return fetch_window(
-        _filtered(filters),
-        TRACKED_KEYSET,
-        wanted,
-        lambda statement: list(db.session.execute(statement).unique().scalars()),
-    )
-
-
-def count_tracked_links(filters: LinkFilters) -> Count:
-    return capped_count(_matching(select(TrackedLink.id), filters))
 
 
 def get_batch(batch_id: int) -> LinkBatch | None:
@@ -149,10 +122,10 @@ def has_tracked_links(user_id: int) -> bool:
 
 def tracked_links_by_id(filters: LinkFilters, cursor: str | None, limit: int) -> Page[TrackedLink]:
     """Oldest first, keyed by id (the API's stable order); raises InvalidCursor."""
-    query = _filtered(filters)
+    query = filtered(filters)
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
-        _check_cursor_id(last_id)
+        check_cursor_id(last_id)
         query = query.where(TrackedLink.id > last_id)
     rows = list(
         db.session.execute(query.order_by(TrackedLink.id).limit(limit + 1)).unique().scalars()
@@ -177,38 +150,10 @@ def public_links_page(cursor: str | None, limit: int) -> Page[PublicLink]:
     query = select(PublicLink).options(joinedload(PublicLink.owner))
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
-        _check_cursor_id(last_id)
+        check_cursor_id(last_id)
         query = query.where(PublicLink.id > last_id)
     rows = list(db.session.execute(query.order_by(PublicLink.id).limit(limit + 1)).scalars())
     return _id_page(rows, limit)
-
-
-def _id_key(cursor: str) -> tuple[int]:
-    (last_id,) = decode_cursor(cursor, 1)
-    _check_cursor_id(last_id)
-    return (last_id,)
-
-
-PUBLIC_KEYSET: Keyset[PublicLink] = Keyset(
-    columns=(PublicLink.id,),
-    descending=False,
-    encode=lambda link: encode_cursor(link.id),
-    decode=_id_key,
-)
-
-
-def public_links_window(wanted: PageRequest) -> Window[PublicLink]:
-    """A window of Public Links, oldest first; raises InvalidCursor."""
-    return fetch_window(
-        select(PublicLink).options(joinedload(PublicLink.owner)),
-        PUBLIC_KEYSET,
-        wanted,
-        lambda statement: list(db.session.execute(statement).scalars()),
-    )
-
-
-def count_public_links() -> Count:
-    return capped_count(select(PublicLink.id))
 
 
 def _id_page(rows: list[Any], limit: int) -> Page[Any]:
@@ -218,12 +163,12 @@ def _id_page(rows: list[Any], limit: int) -> Page[Any]:
     return Page(rows, None)
 
 
-def _check_cursor_id(value: Any) -> None:
+def check_cursor_id(value: Any) -> None:
     if not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise InvalidCursor("cursor is not valid")
 
 
-def _parse_cursor_time(text: Any) -> datetime:
+def parse_cursor_time(text: Any) -> datetime:
     if not isinstance(text, str):
         raise InvalidCursor("cursor is not valid")
     try:
@@ -282,6 +227,12 @@ def tracked_link_counts(public_link_ids: Sequence[int]) -> dict[int, int]:
         .group_by(TrackedLink.public_link_id)
     )
     return {link_id: count for link_id, count in rows}
+
+
+def public_link_with_url(url: str) -> PublicLink | None:
+    """The first Public Link registered with exactly this URL, if any."""
+    query = select(PublicLink).where(PublicLink.url == url).order_by(PublicLink.id).limit(1)
+    return db.session.execute(query).scalar_one_or_none()
 
 
 def active_public_links() -> list[PublicLink]:

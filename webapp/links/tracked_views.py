@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from webapp.links import bp, queries, service
+from webapp.links import bp, queries, service, windows
 from webapp.links.inputs import InvalidInput, parse_id
 from webapp.links.validation import parse_utc_local
 from webapp.listing import PageRequest, make_pager
@@ -59,11 +59,11 @@ def tracked_links():  # type: ignore[no-untyped-def]
     filters, args = list_filters()
     wanted = PageRequest.from_args(request.args)
     try:
-        window = queries.tracked_links_window(filters, wanted)
+        window = windows.tracked_links_window(filters, wanted)
     except InvalidCursor:
         return redirect(url_for("links.tracked_links", **args))
     ids = [link.id for link in window.items]
-    total = queries.count_tracked_links(filters)
+    total = windows.count_tracked_links(filters)
     return render_template(
         "links/tracked_links.html",
         links=window.items,

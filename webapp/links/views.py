@@ -11,7 +11,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.links import bp, queries, service
+from webapp.links import bp, queries, service, windows
 from webapp.links.inputs import InvalidInput
 from webapp.links.sandbox import sandbox_origin
 from webapp.listing import PageRequest, make_pager
@@ -27,7 +27,7 @@ def public_links():  # type: ignore[no-untyped-def]
     """Every Public Link with its owner and how many tracked links use it."""
     wanted = PageRequest.from_args(request.args)
     try:
-        window = queries.public_links_window(wanted)
+        window = windows.public_links_window(wanted)
     except InvalidCursor:
         return redirect(url_for("links.public_links"))
     counts = queries.tracked_link_counts([link.id for link in window.items])
@@ -38,7 +38,7 @@ def public_links():  # type: ignore[no-untyped-def]
         links=window.items,
         counts=counts,
         pager=make_pager(
-            window, wanted, "links.public_links", {}, queries.count_public_links(), "Public Links"
+            window, wanted, "links.public_links", {}, windows.count_public_links(), "Public Links"
         ),
         first_page=wanted.is_first,
         may_change=lambda link: service.may_change(current_user, link.owner_id),
@@ -67,6 +67,10 @@ def public_link_sandbox():  # type: ignore[no-untyped-def]
     if origin is None:
         abort(404)
     values = {"name": SANDBOX_DEMO_NAME, "url": f"{origin}{SANDBOX_DEMO_PATH}"}
+    existing = queries.public_link_with_url(values["url"])
+    if existing is not None:  # a second click, or a colleague was quicker
+        flash(f"The sandbox link is already registered as “{existing.name}”.", "info")
+        return redirect(url_for("live.index"))
     try:
         link = service.create_public_link(current_user, values, sandbox_origin=origin)
     except InvalidInput:  # the sandbox's own URL is always valid while the sandbox is on

@@ -76,7 +76,7 @@ def index():  # type: ignore[no-untyped-def]
         "live/index.html",
         rows=rows,
         filters=filters,
-        cursor=None if wanted.is_first else "1",
+        cursor=None if window.start == 1 and window.prev_cursor is None else "1",
         pager=make_pager(window, wanted, "live.index", args, total, noun="requests"),
         first_url=url_for("live.index", **args, **wanted.size_args()),
         stream_url=url_for("live.stream", **args),
