@@ -42,7 +42,7 @@ def test_recognised_by_content_not_by_name():
         (b"", "empty"),
         (b"GIF89a....", "PNG, JPEG or SVG"),
         (b"<html><svg></svg></html>", "PNG, JPEG or SVG"),
-        (PNG + b"\x00" * MAX_LOGO_BYTES, "at most 256 KB"),
+        (PNG + b"\x00" * MAX_LOGO_BYTES, "larger than 256 KB"),
     ]:
         with pytest.raises(InvalidLogo, match=why):
             logo_content_type(bad)
@@ -111,6 +111,7 @@ def test_an_upload_replaces_an_address_and_removing_clears_both(app, admin_clien
         ({"logo_url": "javascript:alert(1)"}, None, "logo_url", "starting with https://"),
         ({"name": "x" * 201}, None, "name", "at most 200"),
         ({}, b"GIF89a", "logo_file", "Upload a PNG, JPEG or SVG image."),
+        ({}, PNG + b"\x00" * MAX_LOGO_BYTES, "logo_file", "larger than 256 KB"),
     ],
 )
 def test_bad_values_rerender_the_settings_page_with_reasons(

@@ -161,6 +161,13 @@ def site(app_server, browser) -> Iterator[Site]:
         profile.get_by_role("button", name="Save profile").click()
         expect(page.get_by_role("status").filter(has_text="profile saved")).to_be_visible()
 
+        # An API token, so that the tokens page lists one.
+        page.goto(base_url + "/tokens")
+        create = page.get_by_role("region", name="Create a token")
+        steps.labelled(create, "Name").fill("CRM sync for the spring graduate fair")
+        create.get_by_role("button", name="Create token").click()
+        expect(page.get_by_role("region", name=re.compile("Your new token"))).to_be_visible()
+
         # A staff member, added by the admin.
         page.goto(base_url + "/users")
         invite = page.get_by_role("region", name="Add a user")

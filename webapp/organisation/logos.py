@@ -32,7 +32,7 @@ def logo_content_type(data: bytes) -> str:
         raise InvalidLogo("The file is empty.")
     if len(data) > MAX_LOGO_BYTES:
         raise InvalidLogo(
-            f"The logo is {len(data) // 1024:,} KB; it can be at most {MAX_LOGO_BYTES // 1024} KB."
+            f"The logo is larger than {MAX_LOGO_BYTES // 1024} KB; upload a smaller image."
         )
     if data.startswith(PNG_SIGNATURE):
         return "image/png"
