@@ -302,7 +302,7 @@ def test_reschedule_then_decline_queue_notifications_in_order(sandbox_app, invit
     response, form = book(invitee, sandbox_app)
     location = response.headers["Location"]
     page = invitee.get(location).get_data(as_text=True)
-    assert "Your booking" in page and "Time chosen" in page
+    assert "Your booking" in page and "Booked" in page
     assert "data-confirm=" in page
     new_slot = slot_keys(page)[0]
     assert new_slot != form["slot"]

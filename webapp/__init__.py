@@ -45,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     outbox.init_app(app)
 
+    from webapp import organisation
+
+    organisation.init_app(app)
+
     from webapp import alerts, cli
     from webapp.api import bp as api_bp
     from webapp.audit import bp as audit_bp
@@ -65,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sandbox_bp)
     app.register_blueprint(audit_bp)  # issue 12 §4: the audit log
     alerts.init_app(app)  # issue 12 §6: the silence alarm
+    app.register_blueprint(organisation.bp)
     cli.init_app(app)
 
     from webapp import mail, outbound

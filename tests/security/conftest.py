@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from tests.support import bookings, factories
 from webapp.auth import api_tokens
 from webapp.extensions import db
-from webapp.models import SandboxBooking, User, utcnow
+from webapp.models import LinkBatch, SandboxBooking, User, utcnow
 from webapp.webhooks.signatures import HEADER, sign
 
 EXAMPLE_NAME = "scheduling_request_time_chosen.json"
@@ -62,6 +62,7 @@ class World:
     failed_delivery_id: int
     booking_token: str
     booking_request_id: str
+    batch_id: int  # a bulk upload's batch of tracked links
     webhook_endpoint_id: int = 0
     outbox_message_pk: int = 0
     sandbox_code: str = "demo"
@@ -131,10 +132,21 @@ def build_world(app: Flask) -> World:
             email="ada@example.com",
         )
         db.session.add(booking)
+        batch = LinkBatch(
+            idempotency_key=secrets.token_urlsafe(24),
+            public_link_id=public_link.id,
+            created_by_id=staff.id,
+            filename="matrix.csv",
+            columns="correlation_id,label",
+            content_sha256="",
+            link_count=0,
+        )
+        db.session.add(batch)
         db.session.commit()
         booking_token = booking.confirmation_token
         booking_request_id = booking.scheduling_request_id
         endpoint, message_pk = _webhook_endpoint()
+        batch_id = batch.id
     return World(
         app=app,
         admin_id=admin.id,
@@ -155,6 +167,7 @@ def build_world(app: Flask) -> World:
         booking_request_id=booking_request_id,
         webhook_endpoint_id=endpoint,
         outbox_message_pk=message_pk,
+        batch_id=batch_id,
     )
 
 

@@ -88,6 +88,7 @@ def booking(world: World) -> dict[str, Any]:
 ROUTES: dict[tuple[str, str], Route] = {
     # -- public ------------------------------------------------------------------------------
     ("health.healthz", "GET"): Route("public", public=everyone(200)),
+    ("organisation.logo", "GET"): Route("public", public=everyone(404)),  # none uploaded
     ("auth.login", "GET"): Route("public", public=everyone(200, staff=302, admin=302)),
     ("auth.login", "POST"): Route("public", data=lambda w: {}, public=everyone(422)),
     ("auth.setup", "GET"): Route("public", public=everyone(404)),
@@ -121,8 +122,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("live.request_detail", "GET"): Route(
         "staff", values=lambda w: {"scheduling_request_id": w.scheduling_request_id}
     ),
-    ("auth.account_password", "GET"): Route("staff"),
+    ("auth.account", "GET"): Route("staff"),
+    ("auth.account_details", "POST"): Route("staff", data=lambda w: {"name": "x" * 201}, ok=422),
+    ("auth.account_password", "GET"): Route("staff", ok=302),
     ("auth.account_password", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("auth.dismiss_banner", "POST"): Route("staff", data=lambda w: {"key": "sandbox"}, ok=302),
     ("auth.tokens", "GET"): Route("staff"),
     ("auth.token_create", "POST"): Route("staff", data=lambda w: {"name": "matrix"}),
     # The admin's own token: the admin revokes it; staff may not even see that it exists.
@@ -149,11 +153,18 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("links.tracked_links", "GET"): Route("staff"),
     ("links.tracked_links_export", "GET"): Route("staff"),
     ("links.tracked_links_bulk", "GET"): Route("staff"),
-    ("links.tracked_links_bulk", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("links.tracked_links_bulk_upload", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("links.tracked_links_bulk_template", "GET"): Route("staff"),
+    ("links.tracked_links_batch", "GET"): Route("staff", values=lambda w: {"batch_id": w.batch_id}),
+    ("links.tracked_links_batch_csv", "GET"): Route(
+        "staff", values=lambda w: {"batch_id": w.batch_id}
+    ),
+    ("links.public_link_sandbox", "POST"): Route("staff", data=lambda w: {}, ok=302),
     ("links.tracked_link_new", "GET"): Route("staff"),
     ("links.tracked_link_new", "POST"): Route("staff", data=lambda w: {}, ok=422),
     ("links.tracked_link_detail", "GET"): Route("staff", values=tracked_link),
-    ("links.tracked_link_detail", "POST"): Route(
+    ("links.tracked_link_edit", "GET"): Route("staff", values=tracked_link),
+    ("links.tracked_link_update", "POST"): Route(
         "staff", values=tracked_link, data=lambda w: {}, ok=422
     ),
     ("links.tracked_link_disable", "POST"): Route(
@@ -210,6 +221,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("mail.preferences", "GET"): Route("staff"),
     ("mail.preferences", "POST"): Route("staff", data=lambda w: {}, ok=302),
+    ("organisation.save", "POST"): Route(
+        "admin", data=lambda w: {"contact_email": "not an address"}, ok=422
+    ),
     # -- the JSON API (bearer tokens only) ----------------------------------------------------
     ("api.list_public_links", "GET"): Route("api"),
     ("api.create_public_link", "POST"): Route("api", data=lambda w: {}, ok=422),

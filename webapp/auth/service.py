@@ -7,7 +7,7 @@ message and a non-zero exit. Sign-in and password changes live in `webapp.auth.s
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
@@ -21,7 +21,6 @@ from webapp.models import ROLE_ADMIN, ROLE_STAFF, ROLES, User
 
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 200
-USERS_PAGE_SIZE = 100
 
 
 class AuthError(Exception):
@@ -93,21 +92,6 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def users_page(after_email: str | None = None) -> tuple[list[User], str | None]:
-    """One page of users by email, and the email to continue after (None on the last page)."""
-    query = select(User).order_by(User.email).limit(USERS_PAGE_SIZE + 1)
-    if after_email:
-        query = query.where(User.email > after_email)
-    rows = list(db.session.execute(query).scalars())
-    if len(rows) > USERS_PAGE_SIZE:
-        return rows[:USERS_PAGE_SIZE], rows[USERS_PAGE_SIZE - 1].email
-    return rows, None
-
-
-def count_users() -> int:
-    return int(db.session.execute(select(func.count(User.id))).scalar_one())
-
-
 def check_new_password(
     password: str, confirm: str | None, field: str = "password"
 ) -> dict[str, str]:
@@ -120,6 +104,26 @@ def check_new_password(
     return {}
 
 
+def name_problem(name: str) -> str | None:
+    if len(name) > NAME_MAX_LENGTH:
+        return f"Use at most {NAME_MAX_LENGTH} characters."
+    if has_control_characters(name):
+        return "Use letters, digits and punctuation only (no control characters)."
+    return None
+
+
+def rename(user_id: int, name: str) -> User:
+    """Change the name other staff see (blank: they see the email address)."""
+    clean_name = (name or "").strip()
+    problem = name_problem(clean_name)
+    if problem:
+        raise ValidationError({"name": problem})
+    with write_transaction():
+        user = get_user(user_id)
+        user.name = clean_name
+    return get_user(user_id)
+
+
 def _checked_account(
     email: str, name: str, role: str, password: str, confirm: str | None
 ) -> tuple[str, str]:
@@ -129,10 +133,9 @@ def _checked_account(
     problem = email_problem(address)
     if problem:
         errors["email"] = problem
-    if len(clean_name) > NAME_MAX_LENGTH:
-        errors["name"] = f"Use at most {NAME_MAX_LENGTH} characters."
-    elif has_control_characters(clean_name):
-        errors["name"] = "Use letters, digits and punctuation only (no control characters)."
+    problem = name_problem(clean_name)
+    if problem:
+        errors["name"] = problem
     if role not in ROLES:
         errors["role"] = "Choose admin or staff."
     errors.update(check_new_password(password, confirm))

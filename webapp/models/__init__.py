@@ -10,7 +10,8 @@ from webapp.models.bookings import (
     RefusedDelivery,
     SchedulingRequest,
 )
-from webapp.models.links import UTM_KEYS, PublicLink, TrackedLink, Visit
+from webapp.models.links import UTM_KEYS, LinkBatch, PublicLink, TrackedLink, Visit
+from webapp.models.organisation import OrganisationProfile
 from webapp.models.outbound import (
     DISABLED_BY_ADMIN,
     DISABLED_FAILING,
@@ -45,6 +46,8 @@ __all__ = [
     "FailedSignIn",
     "OutboxAttempt",
     "OutboxMessage",
+    "LinkBatch",
+    "OrganisationProfile",
     "PublicLink",
     "RefusedDelivery",
     "SandboxBooking",
