@@ -148,7 +148,7 @@ def bulk_imported(c: Ctx):  # type: ignore[no-untyped-def]
         data={"public_link_id": str(c.install.public_link_id), "file": (io.BytesIO(csv), "a.csv")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 200
+    assert response.status_code == 303  # to the batch's result page
     made = entries(c.install.app, actions.TRACKED_LINK_BULK_IMPORTED)
     assert [entry["target"]["name"] for entry in made] == ["bulk-1", "bulk-2"]
     link = c.one(TrackedLink, correlation_id="bulk-2")
