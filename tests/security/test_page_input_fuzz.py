@@ -37,6 +37,10 @@ PAGES = [
     "/settings",
     "/audit",
     "/audit/export.csv",
+    "/settings/webhooks",
+    "/settings/webhooks/1",  # the world's endpoint: its delivery log pages
+    "/alerts/silence",
+    "/account",
 ]
 values = st.one_of(
     hostile_text,
@@ -61,6 +65,10 @@ query_strings = st.fixed_dictionaries(
         "target_type": values,
         "from": values,
         "to": values,
+        # Every list's keyset window and page size (webapp/listing.py)
+        "before": st.one_of(cursors, values),
+        "start": values,
+        "per_page": values,
     },
 )
 
@@ -91,6 +99,8 @@ def answered(response, what: str) -> None:  # type: ignore[no-untyped-def]
 @example(path="/audit", query={"from": "9999-12-31", "to": "0001-01-01T00:00:00+23:59"})
 @example(path="/audit/export.csv", query={"q": "%_\\", "actor": "\x00b"})
 @example(path="/audit", query={"cursor": encode_cursor("0001-01-01T00:00:00+23:59", 1)})
+@example(path="/audit", query={"before": encode_cursor("2025-01-01T00:00:00Z", 1), "start": "9"})
+@example(path="/settings/webhooks/1", query={"before": encode_cursor(2**64), "per_page": "25"})
 def test_pages_answer_any_query_string(browser, path, query):
     response = browser.get(path, query_string=query)
     answered(response, f"GET {path} {query!r:.300}")

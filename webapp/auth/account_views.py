@@ -75,6 +75,7 @@ def token_revoke(token_id: int):  # type: ignore[no-untyped-def]
 ACCOUNT_SECTIONS = (
     ("details", "Your details", "auth/account/_details.html"),
     ("password", "Password", "auth/account/_password.html"),
+    ("notifications", "Email notifications", "mail/_preferences.html"),  # saved by webapp/mail
 )
 
 
