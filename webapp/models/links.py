@@ -101,6 +101,8 @@ class Visit(db.Model):
         Index("ix_visits_tracked_link_at", "tracked_link_id", "at"),
         # Covers the click counts of a page of tracked links (human visits per link).
         Index("ix_visits_tracked_link_agent", "tracked_link_id", "agent_class"),
+        # The silence alarm: "the first / how many person clicks since T" across all links.
+        Index("ix_visits_agent_class_at", "agent_class", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
