@@ -30,9 +30,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load_config(app, test_config)
 
-    from webapp import database, errors, health, models, proxies, security, templating
+    from webapp import (
+        database,
+        errors,
+        health,
+        models,
+        proxies,
+        security,
+        staff_pages,
+        templating,
+    )
     from webapp.extensions import csrf, db, login_manager, migrate
 
+    database.add_autocommit_bind(app)
     db.init_app(app)
     assert models.__all__  # the tables are registered with the metadata before migrations
     database.init_app(app)
@@ -61,5 +71,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(live_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sandbox_bp)
+    staff_pages.init_app(app)  # after every route: reads the public/sessionless marks
     cli.init_app(app)
     return app

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from urllib.parse import quote
 
 from flask import current_app
 
-from webapp.extensions import db
 from webapp.models import UTM_KEYS
 from webapp.tracking.agents import HUMAN
 from webapp.tracking.lookup import find_link
@@ -61,7 +59,7 @@ def follow(
     `agent_class` comes from `agents.classify_request`; `credentials` is None when the
     Embed public key or secret is not configured.
     """
-    row = find_link(db.engine, slug)
+    row = find_link(slug)
     if row is None:
         return FollowResult(NOT_FOUND)
 
@@ -106,7 +104,6 @@ def booking_url(
     return _query_prefix(public_link_url) + "&".join(pairs)
 
 
-@lru_cache(maxsize=1024)
 def _query_prefix(public_link_url: str) -> str:
     """The stored URL followed by the separator its own query (if any) calls for."""
     if public_link_url.endswith(("?", "&")):
