@@ -35,16 +35,13 @@ AUTOCOMMIT = "autocommit"
 def add_autocommit_bind(app: Flask) -> None:
     """Before db.init_app(): the AUTOCOMMIT engine, with the main engine's options."""
     config = app.config
-    binds = dict(config.get("SQLALCHEMY_BINDS") or {})
-    binds.setdefault(
-        AUTOCOMMIT,
-        {
-            **config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "url": config["SQLALCHEMY_DATABASE_URI"],
-            "isolation_level": "AUTOCOMMIT",
-        },
-    )
-    config["SQLALCHEMY_BINDS"] = binds
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "url": url, "isolation_level": "AUTOCOMMIT"}
+    if url.startswith("sqlite"):
+        # A file has no server that could have dropped a pooled connection, so no liveness
+        # ping before every checkout: on the redirect it was one more statement per click.
+        options["pool_pre_ping"] = False
+    config["SQLALCHEMY_BINDS"] = {AUTOCOMMIT: options, **(config.get("SQLALCHEMY_BINDS") or {})}
 
 
 def init_app(app: Flask) -> None:
