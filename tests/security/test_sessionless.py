@@ -1,5 +1,6 @@
-"""Sessionless endpoints (webapp/staff_pages.py): no session cookie, no Vary: Cookie, and
-no way to leave a staff page open by putting it on a sessionless blueprint.
+"""Sessionless endpoints (webapp/staff_pages.py): the redirect and the receiver set no
+session cookie and no Vary: Cookie, and no staff page can be left open by putting it on a
+sessionless blueprint.
 
 The staff pages keep their machinery (CSRF: test_csrf.py; sign-in: test_authorisation_matrix.py);
 the controls here show the same requests on a staff page do set the cookie.
@@ -45,6 +46,16 @@ def test_the_redirect_sets_no_cookie_even_for_a_signed_in_browser(staff):
     page = client.get("/public-links")
     assert page.status_code == 200 and session_cookies(page)
     assert "Cookie" in page.headers.get("Vary", "")
+
+
+def test_the_receiver_sets_no_cookie_even_for_a_signed_in_client(staff):
+    client, _ = staff
+    response = client.post(
+        "/webhooks/cronofy", data=b"{}", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401  # unsigned: refused, and still no cookie
+    assert session_cookies(response) == []
+    assert "Cookie" not in response.headers.get("Vary", "")
 
 
 def test_the_session_still_works_after_a_sessionless_answer(staff):
@@ -99,6 +110,6 @@ def test_the_app_s_sessionless_endpoints_are_the_public_machine_endpoints(app):
     with app.app_context():
         sessionless_endpoints = app.session_interface.sessionless_endpoints
         db.session.remove()
-    assert "tracking.follow" in sessionless_endpoints
+    assert {"tracking.follow", "webhooks.receive"} <= sessionless_endpoints
     assert not {"auth.login", "auth.logout", "links.index", "live.index"} & sessionless_endpoints
     assert not any(name.startswith("sandbox.") for name in sessionless_endpoints)
