@@ -58,7 +58,7 @@ def classify_user_agent(user_agent: str | None) -> str:
 
 def classify_request(method: str, user_agent: str | None) -> str:
     """HEAD requests are never clicks, whoever sends them; otherwise by User-Agent."""
-    if method == "HEAD" or method.upper() == "HEAD":
+    if method.upper() == "HEAD":
         return HEAD
     return classify_user_agent(user_agent)
 
