@@ -17,15 +17,18 @@ back to the pool, undoing the connect hook's setting for the next user.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from webapp.extensions import db
+from webapp.private_files import create_private_file
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 # The Flask-SQLAlchemy bind key of the AUTOCOMMIT engine.
@@ -59,6 +62,16 @@ def autocommit_engine() -> Engine:
 
 
 def _configure_sqlite_connections(engine: Engine) -> None:
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+
+        @event.listens_for(engine, "do_connect")
+        def _create_owner_only(*_args):  # type: ignore[no-untyped-def]
+            # Before SQLite creates the file with the umask's mode (the app, and migrations).
+            with contextlib.suppress(FileNotFoundError):  # no folder: SQLite says so itself
+                create_private_file(path)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).

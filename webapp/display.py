@@ -39,3 +39,9 @@ def decode_payload(body: bytes | None) -> tuple[Any, str]:
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None, raw.decode("utf-8", errors="replace")
     return parsed, json.dumps(parsed, indent=2, ensure_ascii=False)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 row', '2 rows', '1,234 tracked links': the count with the right form of the noun."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {word}"

@@ -30,6 +30,7 @@ from webapp.models import (
     TrackedLink,
 )
 from webapp.models.bookings import SchedulingRequestTerm
+from webapp.outbound.events import emit_scheduling_request_event
 from webapp.webhooks.fold import STATE, Fold, Ready, fold_group, known_terms
 from webapp.webhooks.payload import Notification
 
@@ -141,6 +142,12 @@ def apply_batch(
     _write_existing(connection, {srq: folds[srq] for srq in existing}, groups, now)
     _update_links(connection, folds)
     _index_terms(connection, folds, created=folds.keys() - existing.keys())
+    # OUTBOUND EMIT (issue 12): each applied notification's outbound webhooks, Slack messages
+    # and owner email are queued in this same transaction (webapp/outbound/events.py).
+    for srq in sorted(groups):
+        for item in groups[srq]:
+            if statuses.get(item.delivery_id) == DELIVERY_APPLIED:
+                emit_scheduling_request_event(item.notification.type, srq, now=now)
     return statuses
 
 
