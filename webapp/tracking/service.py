@@ -22,15 +22,16 @@ from webapp.models import UTM_KEYS
 from webapp.tracking.agents import HUMAN
 from webapp.tracking.lookup import find_link
 from webapp.tracking.tokens import mint_claim_token
-from webapp.tracking.visits import PendingVisit, recorder_for
-
-# Visit outcomes.
-REDIRECT = "redirect"  # token minted, sent to the booking page
-BOOKED = "booked"  # sent to the existing booking's view_url, no token
-REFUSED = "refused"  # link disabled / expired / Public Link inactive (410)
-PREVIEW = "preview"  # HEAD, bot or link preview: a small page, no token
-UNAVAILABLE = "unavailable"  # no Embed credentials configured (503)
-NOT_FOUND = "not_found"  # unknown slug; nothing recorded
+from webapp.tracking.visits import (
+    BOOKED,
+    NOT_FOUND,
+    PREVIEW,
+    REDIRECT,
+    REFUSED,
+    UNAVAILABLE,
+    PendingVisit,
+    recorder_for,
+)
 
 
 @dataclass(frozen=True)
