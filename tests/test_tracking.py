@@ -303,8 +303,9 @@ def test_the_redirect_is_one_lookup_and_one_insert(app, client, link):
     """Counted where the database sees them: the lookup is one SELECT on the AUTOCOMMIT
     engine with no BEGIN or ROLLBACK around it, the visit one INSERT in its own write
     transaction, beside one SELECT of the webhook endpoints (does any want the click?),
-    which a server pays once per batch of visits, not per click. The test config writes visits in the request (VISIT_FLUSH_INTERVAL 0); a
-    server batches them (tests/test_tracking_perf_visits.py)."""
+    which a server pays once per batch of visits, not per click. The test config writes
+    visits in the request (VISIT_FLUSH_INTERVAL 0); a server batches them
+    (tests/test_tracking_perf_visits.py)."""
     from sqlalchemy import event
 
     from webapp.database import AUTOCOMMIT
