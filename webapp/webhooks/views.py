@@ -22,7 +22,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from webapp.auth.access import admin_required, public
+from webapp.auth.access import admin_required, public, sessionless
 from webapp.config import embed_credentials_configured
 from webapp.errors import json_error
 from webapp.extensions import csrf
@@ -42,6 +42,7 @@ NOT_STORED_MESSAGE = "The delivery could not be stored just now; please retry."
 
 
 @bp.post("/webhooks/cronofy")
+@sessionless
 @public
 @csrf.exempt
 def receive():  # type: ignore[no-untyped-def]
