@@ -24,12 +24,16 @@ from webapp.live.fanout import shared_rows
 from webapp.live.feed import DEFAULT_GRACE, FeedCursor
 from webapp.live.queries import RequestFilters, matching_ids
 from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest, User, utcnow
+from webapp.pagination import InvalidCursor
 
 BATCH = 500
 RETRY_MILLISECONDS = 1000  # a stream ending at SSE_MAX_DURATION resumes at once
 # A delivery still pending after this long is stuck, not in flight: the page's starting
 # cursor does not wait for it (the stream would skip it after its grace period anyway).
 IN_FLIGHT = timedelta(minutes=1)
+# The largest id a BIGINT holds, and its digit count: no delivery id is beyond it.
+MAX_DELIVERY_ID = 2**63 - 1
+MAX_CURSOR_DIGITS = len(str(MAX_DELIVERY_ID))
 WATCH_AT_START = 100  # pending deliveries below a starting cursor, newest first
 
 
@@ -97,10 +101,22 @@ def resume_cursor(requested: int | None) -> int:
 
 
 def parse_cursor(*candidates: str | None) -> int | None:
-    """The first candidate that is a whole number >= 0 (Last-Event-ID, then ?cursor=)."""
+    """The first candidate given (Last-Event-ID, then ?cursor=) as a delivery id, or None.
+
+    Both are client input. A value that is not a plain ASCII whole number a database id can
+    hold raises InvalidCursor: str.isdigit() accepts "²" and other digits int() refuses,
+    and int() refuses strings past 4,300 digits.
+    """
     for value in candidates:
-        if value is not None and value.strip().isdigit():
-            return int(value.strip())
+        if value is None or not value.strip():
+            continue
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > MAX_CURSOR_DIGITS:
+            raise InvalidCursor("cursor is not valid")
+        number = int(text)
+        if number > MAX_DELIVERY_ID:
+            raise InvalidCursor("cursor is not valid")
+        return number
     return None
 
 

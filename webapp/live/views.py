@@ -106,9 +106,16 @@ def stream():  # type: ignore[no-untyped-def]
     filters = PageFilters.from_args(request.args)
     # Plain values only: the generator outlives this request's database session.
     user_id, session_version = current_user.id, current_user.session_version
-    cursor = resume_cursor(
-        parse_cursor(request.headers.get("Last-Event-ID"), request.args.get("cursor"))
-    )
+    try:
+        requested = parse_cursor(request.headers.get("Last-Event-ID"), request.args.get("cursor"))
+    except InvalidCursor:
+        return Response(
+            "Last-Event-ID or cursor is not an event id from this stream; reload the page.\n",
+            400,
+            mimetype="text/plain",
+            headers={"Cache-Control": "no-store"},
+        )
+    cursor = resume_cursor(requested)
     generator = event_stream(
         filters.resolve(user_id),
         cursor,
