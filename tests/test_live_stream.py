@@ -49,7 +49,7 @@ def test_stream_headers_ping_and_heartbeat(viewer):
     try:
         assert response.status_code == 200
         assert response.mimetype == "text/event-stream"
-        assert response.headers["Cache-Control"] == "no-cache"
+        assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Accel-Buffering"] == "no"
         chunks = iter(response.response)
         first = next(chunks).decode()

@@ -140,7 +140,7 @@ def stream():  # type: ignore[no-untyped-def]
     response = Response(
         stream_with_context(generator),
         mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
     response.call_on_close(slot.release)
     return response
