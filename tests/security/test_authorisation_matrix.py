@@ -183,6 +183,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("auth.user_active", "POST"): Route(
         "admin", values=staff_user, data=lambda w: {"active": "1"}, ok=302
     ),
+    ("auth.user_clear_sign_in_pause", "POST"): Route(
+        "admin", values=staff_user, data=lambda w: {}, ok=302
+    ),
     ("auth.user_password", "GET"): Route("admin", values=staff_user),
     ("auth.user_password", "POST"): Route("admin", values=staff_user, data=lambda w: {}, ok=422),
     ("webhooks.settings", "GET"): Route("admin"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from flask import (
     abort,
@@ -18,7 +19,7 @@ from flask_login import current_user, login_user, logout_user
 
 from webapp.auth import bp, service, signin
 from webapp.auth.access import public
-from webapp.models import User
+from webapp.models import User, utcnow
 from webapp.urls import safe_next
 
 
@@ -36,8 +37,12 @@ def _after_sign_in() -> str:
 
 def throttled_response(retry_after: int):  # type: ignore[no-untyped-def]
     minutes = max(1, math.ceil(retry_after / 60))
+    retry_at = utcnow() + timedelta(seconds=retry_after)
     response = make_response(
-        render_template("auth/throttled.html", minutes=minutes, seconds=retry_after), 429
+        render_template(
+            "auth/throttled.html", minutes=minutes, seconds=retry_after, retry_at=retry_at
+        ),
+        429,
     )
     response.headers["Retry-After"] = str(retry_after)
     return response
@@ -86,6 +91,7 @@ def login():  # type: ignore[no-untyped-def]
         return render_template("auth/login.html", email="", errors={}, next_url=next_url)
 
     email = request.form.get("email", "")
+    tries_left = None
     try:
         user = signin.sign_in(email, request.form.get("password", ""), request.remote_addr)
     except signin.Throttled as error:
@@ -94,11 +100,16 @@ def login():  # type: ignore[no-untyped-def]
         errors = error.fields
     except signin.InvalidCredentials as error:
         errors = {"form": error.message}
+        tries_left = error.tries_left
     else:
         start_session(user)
         return redirect(_after_sign_in())
     return render_template(
-        "auth/login.html", email=email.strip(), errors=errors, next_url=next_url
+        "auth/login.html",
+        email=email.strip(),
+        errors=errors,
+        next_url=next_url,
+        tries_left=tries_left,
     ), 422
 
 
