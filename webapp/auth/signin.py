@@ -9,7 +9,7 @@ from __future__ import annotations
 from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
 from webapp.audit.log import Target, record, record_now
 from webapp.audit.subjects import user_target
-from webapp.auth import passwords, throttle
+from webapp.auth import passwords, sessions, throttle
 from webapp.auth.service import (
     AuthError,
     ValidationError,
@@ -101,8 +101,8 @@ def change_own_password(
 ) -> User:
     """Replace the user's password after checking the current one.
 
-    Every other session of the user ends (session_version goes up); the caller signs the
-    current session in again with the returned user.
+    Every session of the user ends (this one too); the caller signs the current browser in
+    again on a new session with the returned user.
     """
     user = get_user(user_id)
     keys = throttle.keys_for(user.email, remote_addr)
@@ -123,7 +123,7 @@ def change_own_password(
     with write_transaction():
         user = get_user(user_id)
         user.password_hash = new_hash
-        user.session_version += 1
+        sessions.revoke_all(user.id)
         # Audit log: that it changed; the values of a "password" field are never recorded.
         record(audit_actions.USER_PASSWORD_CHANGED, user_target(user), {"password": ["", ""]})
     return get_user(user_id)

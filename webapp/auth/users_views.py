@@ -111,7 +111,10 @@ def user_active(user_id: int):  # type: ignore[no-untyped-def]
     if user.active:
         flash(f"{user.email} is active again and can sign in.", "success")
     else:
-        flash(f"{user.email} is deactivated: signed out everywhere, API tokens stopped.", "success")
+        flash(
+            f"{user.email} is deactivated: signed out everywhere, API tokens revoked for good.",
+            "success",
+        )
     return redirect(url_for("auth.users"))
 
 

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from webapp.auth import bp, service, signin
+from webapp.auth import bp, service, sessions, signin
 from webapp.auth.access import public
 from webapp.models import User, utcnow
 from webapp.urls import safe_next
@@ -27,7 +27,9 @@ def start_session(user: User) -> None:
     """Sign the user in on a fresh session that lasts PERMANENT_SESSION_LIFETIME idle."""
     # A new session on sign-in: nothing set before (by anyone) carries over into it.
     session.clear()
+    raw = sessions.open_session(user.id, request.user_agent.string, request.remote_addr)
     login_user(user, remember=False, fresh=True)
+    session[sessions.SESSION_KEY] = raw
     session.permanent = True
 
 
@@ -116,8 +118,12 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/logout")
 @public
 def logout():  # type: ignore[no-untyped-def]
-    """End the session (CSRF-protected like every POST) and go back to the sign-in page."""
+    """End the session (CSRF-protected like every POST) and go back to the sign-in page.
+
+    The server-side session is revoked, so a copy of the cookie no longer signs anyone in.
+    """
     was_signed_in = current_user.is_authenticated
+    sessions.end_session(session.get(sessions.SESSION_KEY))
     logout_user()
     session.clear()
     if was_signed_in:

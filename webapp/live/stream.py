@@ -23,7 +23,7 @@ from webapp.extensions import db
 from webapp.live.fanout import shared_rows
 from webapp.live.feed import DEFAULT_GRACE, FeedCursor
 from webapp.live.queries import RequestFilters, matching_ids
-from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest, User, utcnow
+from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest, utcnow
 from webapp.pagination import InvalidCursor
 
 BATCH = 500
@@ -193,20 +193,12 @@ def _pending_up_to(cursor: int) -> list[int]:
     )
 
 
-def _still_signed_in(user_id: int, session_version: int) -> bool:
-    row = db.session.execute(
-        select(User.active, User.session_version).where(User.id == user_id)
-    ).first()
-    return row is not None and row.active and row.session_version == session_version
-
-
 def event_stream(
     filters: RequestFilters,
     cursor: int,
     settings: StreamSettings,
     *,
-    user_id: int | None = None,
-    session_version: int | None = None,
+    still_signed_in: Callable[[], bool] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     client_gone: Callable[[], bool] = lambda: False,
@@ -216,7 +208,8 @@ def event_stream(
     Must run inside an app context (and a request context, for url_for). It holds no ORM
     object across polls and ends the database transaction after each one, so new commits
     become visible and the pooled connection goes back to the pool between polls. When the
-    user is signed out or deactivated (checked every heartbeat) the stream ends; so does it
+    session is signed out or revoked, or the user deactivated (`still_signed_in`, checked
+    every heartbeat) the stream ends; so does it
     as soon as `client_gone()` says its client hung up (webapp/live/capacity.py), which
     frees its thread and its slot in seconds rather than at the next failed write.
     """
@@ -240,8 +233,8 @@ def event_stream(
                 yield message
                 last_sent = clock()
             if clock() - last_sent >= settings.heartbeat:
-                if user_id is not None and session_version is not None:
-                    allowed = _still_signed_in(user_id, session_version)
+                if still_signed_in is not None:
+                    allowed = still_signed_in()
                     db.session.remove()
                     if not allowed:
                         return

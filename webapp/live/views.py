@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import (
     Response,
     abort,
@@ -15,6 +17,8 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.auth.sessions import current_session_id
+from webapp.auth.sessions import is_open as session_is_open
 from webapp.display import http_url
 from webapp.extensions import db
 from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
@@ -105,7 +109,7 @@ REQUEST_KEYSET: Keyset = Keyset(
 def stream():  # type: ignore[no-untyped-def]
     filters = PageFilters.from_args(request.args)
     # Plain values only: the generator outlives this request's database session.
-    user_id, session_version = current_user.id, current_user.session_version
+    user_id, session_id = current_user.id, current_session_id()
     try:
         requested = parse_cursor(request.headers.get("Last-Event-ID"), request.args.get("cursor"))
     except InvalidCursor:
@@ -120,8 +124,7 @@ def stream():  # type: ignore[no-untyped-def]
         filters.resolve(user_id),
         cursor,
         StreamSettings.from_config(current_app.config),
-        user_id=user_id,
-        session_version=session_version,
+        still_signed_in=None if session_id is None else partial(session_is_open, session_id),
         client_gone=client_gone_check(request.environ),
     )
     # Taken last, and given back when the response closes (the stream ended, or its client

@@ -23,7 +23,15 @@ from webapp.models.outbound import (
 from webapp.models.outbox import OutboxAttempt, OutboxMessage
 from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
-from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
+from webapp.models.users import (
+    ROLE_ADMIN,
+    ROLE_STAFF,
+    ROLES,
+    ApiToken,
+    FailedSignIn,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "DELIVERY_APPLIED",
@@ -57,6 +65,7 @@ __all__ = [
     "TrackedLink",
     "UTCDateTime",
     "User",
+    "UserSession",
     "Visit",
     "WebhookEndpoint",
     "utcnow",
