@@ -302,8 +302,9 @@ def test_visits_are_listed_and_only_people_count_as_clicks(app, client, link, st
 def test_the_redirect_is_one_lookup_and_one_insert(app, client, link):
     """Counted where the database sees them: the lookup runs on its own DBAPI connection
     (webapp/tracking/lookup.py; made through the pool on first use, so the checkout hook
-    below traces it), so SQLAlchemy's events see only the insert. The test config writes
-    visits in the request (VISIT_FLUSH_INTERVAL 0); a server batches them
+    below traces it), so SQLAlchemy's events see only the write: the insert and, in its
+    transaction, the link's person-click counters (webapp/clicks.py). The test config
+    writes visits in the request (VISIT_FLUSH_INTERVAL 0); a server batches them
     (tests/test_tracking_perf_visits.py)."""
     from sqlalchemy import event
 
@@ -332,7 +333,7 @@ def test_the_redirect_is_one_lookup_and_one_insert(app, client, link):
             for dbapi_connection in traced:
                 dbapi_connection.set_trace_callback(None)
     data = ("SELECT", "INSERT", "UPDATE", "DELETE")
-    assert [s for s in seen_by_sqlalchemy if s in data] == ["INSERT"]
+    assert [s for s in seen_by_sqlalchemy if s in data] == ["INSERT", "UPDATE"]
     if engine.dialect.name == "sqlite":
         # "SELECT 1" is the pool's liveness ping (pool_pre_ping), not a query of the app.
         queries = [
@@ -340,9 +341,10 @@ def test_the_redirect_is_one_lookup_and_one_insert(app, client, link):
             for s in seen_by_sqlite
             if s.split()[0].upper() in data and s.strip().upper() != "SELECT 1"
         ]
-        assert [q.split()[0] for q in queries] == ["SELECT", "INSERT"], queries
+        assert [q.split()[0] for q in queries] == ["SELECT", "INSERT", "UPDATE"], queries
         assert "JOIN public_links" in queries[0] and "WHERE tracked_links.slug = " in queries[0]
         assert queries[1].startswith("INSERT INTO visits")
+        assert queries[2].startswith("UPDATE tracked_links SET person_clicks=")
         # The lookup opens no transaction: nothing but the SELECT itself before it.
         assert " ".join(seen_by_sqlite[0].split()) == queries[0]
 

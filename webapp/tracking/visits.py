@@ -31,6 +31,7 @@ from flask import Flask
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from webapp.clicks import count_person_clicks
 from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.models import Visit
@@ -175,9 +176,12 @@ class VisitRecorder:
 
 
 def _write(visits: list[PendingVisit]) -> None:
-    """One INSERT (executemany for several rows) in one write transaction."""
+    """One INSERT (executemany for several rows) in one write transaction, with the
+    links' person-click counters (webapp/clicks.py) in the same transaction."""
     with write_transaction():
-        db.session.connection().execute(_INSERT, [visit._asdict() for visit in visits])
+        connection = db.session.connection()
+        connection.execute(_INSERT, [visit._asdict() for visit in visits])
+        count_person_clicks(connection, visits)
 
 
 def recorder_for(app: Flask) -> VisitRecorder:
