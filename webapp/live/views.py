@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from flask import (
     Response,
     abort,
@@ -23,6 +26,7 @@ from webapp.live.capacity import StreamsFull, client_gone_check, stream_slots
 from webapp.live.detail import RequestNotFound, load_detail
 from webapp.live.export import csv_lines
 from webapp.live.queries import (
+    SORT_UPCOMING,
     PageFilters,
     conditions,
     decode_page_cursor,
@@ -39,8 +43,11 @@ from webapp.live.stream import (
     resume_cursor,
     start_cursor,
 )
+from webapp.localtime import viewer_zone
 from webapp.models import PublicLink, SchedulingRequest, TrackedLink, utcnow
-from webapp.pagination import InvalidCursor
+from webapp.pagination import InvalidCursor, encode_cursor
+from webapp.savedviews.queries import views_for_page
+from webapp.timezones import local_midnight, local_today
 from webapp.urls import short_url, tracked_link_path
 
 
@@ -64,20 +71,30 @@ def index():  # type: ignore[no-untyped-def]
     wanted = PageRequest.from_args(request.args)
     # Taken before the rows are read: a change in between is sent again, never missed.
     feed_cursor = start_cursor()
+    upcoming = filters.sort == SORT_UPCOMING
+    statement, keyset = row_select(resolved), REQUEST_KEYSET
+    counted = select(SchedulingRequest.id).where(*conditions(resolved))
+    if upcoming:
+        since = upcoming_since()
+        statement = statement.where(SchedulingRequest.meeting_starts_at >= since)
+        counted = counted.where(SchedulingRequest.meeting_starts_at >= since)
+        keyset = UPCOMING_KEYSET
     try:
-        window = fetch_window(row_select(resolved), REQUEST_KEYSET, wanted, _rows)
+        window = fetch_window(statement, keyset, wanted, _rows)
     except InvalidCursor:
-        flash("That page link is not valid; showing the newest requests instead.", "warning")
+        flash("That page link is not valid; showing the first page instead.", "warning")
         wanted = PageRequest(size=wanted.size)
-        window = fetch_window(row_select(resolved), REQUEST_KEYSET, wanted, _rows)
+        window = fetch_window(statement, keyset, wanted, _rows)
     rows = rows_from_results(window.items)
     args = filters.query_args()
-    total = capped_count(select(SchedulingRequest.id).where(*conditions(resolved)))
+    total = capped_count(counted)
     return render_template(
         "live/index.html",
         rows=rows,
         filters=filters,
         cursor=None if window.start == 1 and window.prev_cursor is None else "1",
+        upcoming=upcoming,
+        saved_views=views_for_page("requests"),
         pager=make_pager(window, wanted, "live.index", args, total, noun="requests"),
         first_url=url_for("live.index", **args, **wanted.size_args()),
         stream_url=url_for("live.stream", **args),
@@ -99,13 +116,27 @@ REQUEST_KEYSET: Keyset = Keyset(
     encode=lambda result: encode_page_cursor(result[0]),
     decode=decode_page_cursor,
 )
+# Upcoming meetings first: by meeting start, over its index, from the start of the
+# viewer's today (so this morning's meetings stay on the list all day).
+UPCOMING_KEYSET: Keyset = Keyset(
+    columns=(SchedulingRequest.meeting_starts_at, SchedulingRequest.id),
+    descending=False,
+    encode=lambda result: encode_cursor(result[0].meeting_starts_at.isoformat(), result[0].id),
+    decode=decode_page_cursor,  # the same (time, id) shape
+)
+
+
+def upcoming_since() -> datetime:
+    return local_midnight(local_today(utcnow(), viewer_zone()), viewer_zone())
 
 
 @bp.get("/live/stream")
 def stream():  # type: ignore[no-untyped-def]
     filters = PageFilters.from_args(request.args)
-    # Plain values only: the generator outlives this request's database session.
+    # Plain values only: the generator outlives this request's database session. The
+    # viewer's zone is read now, for the rows the generator renders later.
     user_id, session_version = current_user.id, current_user.session_version
+    viewer_zone()
     cursor = resume_cursor(
         parse_cursor(request.headers.get("Last-Event-ID"), request.args.get("cursor"))
     )
@@ -141,7 +172,10 @@ def stream():  # type: ignore[no-untyped-def]
 
 @bp.get("/requests/export.csv")
 def export():  # type: ignore[no-untyped-def]
-    filters = PageFilters.from_args(request.args).resolve(current_user.id)
+    # Test notifications are never exported, whatever the page shows.
+    filters = replace(
+        PageFilters.from_args(request.args).resolve(current_user.id), include_tests=False
+    )
     filename = f"scheduling-requests-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
         stream_with_context(csv_lines(filters)),
