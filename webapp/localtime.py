@@ -80,13 +80,19 @@ def meeting_span(
 
 
 def short_time(value: datetime | None, zone: tzinfo | None = None) -> str:
-    """'3 Mar, 06:30' (the year only when it is not this year), for narrow table cells."""
+    """'3 Mar, 06:30' (the year only when it is not this year), for table cells whose
+    header names the zone (see `zone_abbreviation`)."""
     if value is None:
         return ""
     local = _local(value, zone)
     this_year = datetime.now(UTC).astimezone(local.tzinfo).year
     year = "" if local.year == this_year else f" {local.year}"
     return f"{local.day} {local:%b}{year}, {local:%H:%M}"
+
+
+def zone_abbreviation(zone: tzinfo | None = None) -> str:
+    """The viewer's zone as a column header names it now: 'PST', 'IST', 'UTC+05:45'."""
+    return zone_label(datetime.now(UTC).astimezone(zone or viewer_zone()))
 
 
 def local_input(value: datetime | None, zone: tzinfo | None = None) -> str:

@@ -63,6 +63,16 @@ def meeting_columns(start: Any, end: Any) -> dict[str, datetime | None]:
     return {START: starts_at, END: ends_at}
 
 
+def meeting_of(row: Any) -> tuple[datetime | None, datetime | None]:
+    """A Scheduling Request's meeting: its stored columns, or, for a row stored before they
+    were filled, read from its `event_start` / `event_end` strings."""
+    if row.meeting_starts_at is not None:
+        return row.meeting_starts_at, row.meeting_ends_at
+    if row.event_start is None:
+        return None, None
+    return meeting_times(row.event_start, row.event_end)
+
+
 def fill(row: Any) -> Any:
     """Set a Scheduling Request's meeting columns from its stored `event_start` /
     `event_end` strings (a mapping such as the receiver's row state, or an object such as

@@ -27,6 +27,7 @@ from webapp.localtime import (
     relative_time,
     short_time,
     viewer_zone_name,
+    zone_abbreviation,
 )
 
 __all__ = ["iso_utc"]  # and the filters and globals init_app registers
@@ -166,3 +167,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["banner"] = banner
     app.jinja_env.globals["shell_context"] = shell_context
     app.jinja_env.globals["viewer_zone_name"] = viewer_zone_name
+    app.jinja_env.globals["zone_abbreviation"] = zone_abbreviation

@@ -40,9 +40,8 @@ from webapp.insights.ranges import Question
 from webapp.insights.sql import bucket, epoch_seconds
 from webapp.models import PublicLink, SchedulingRequest, TrackedLink, User
 from webapp.samples import real_requests
+from webapp.statuses import BOOKED_STATUSES, DECLINED_STATUSES
 
-BOOKED_STATUSES = ("time_chosen", "rescheduled", "time_rescheduled")
-DECLINED_STATUSES = ("declined", "cancelled")
 NONE_LABEL = "(none)"
 
 _request = aliased(SchedulingRequest, name="outcome")

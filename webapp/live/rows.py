@@ -15,7 +15,7 @@ from flask import get_template_attribute
 
 from webapp.extensions import db
 from webapp.live.queries import RequestFilters, row_select
-from webapp.meetings import meeting_times
+from webapp.meetings import meeting_of
 from webapp.models import SchedulingRequest
 from webapp.samples import is_test_request
 from webapp.urls import request_url, tracked_link_path
@@ -94,16 +94,6 @@ def to_row(
         version=f"{request.last_delivery_id}.{request.notification_count}."
         f"{request.updated_at.timestamp():.6f}",
     )
-
-
-def meeting_of(request: SchedulingRequest) -> tuple[datetime | None, datetime | None]:
-    """The meeting's start and end: the stored columns, or, for a row stored before they
-    were filled (webapp/meetings.py), read from its event strings."""
-    if request.meeting_starts_at is not None:
-        return request.meeting_starts_at, request.meeting_ends_at
-    if request.event_start is None:
-        return None, None
-    return meeting_times(request.event_start, request.event_end)
 
 
 def rows_from_results(results: list[Any]) -> list[RequestRow]:

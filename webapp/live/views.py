@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import (
     Response,
     abort,
     current_app,
     flash,
+    get_template_attribute,
     render_template,
     request,
     stream_with_context,
@@ -43,10 +45,12 @@ from webapp.live.stream import (
     resume_cursor,
     start_cursor,
 )
+from webapp.live.tiles import overview
 from webapp.localtime import viewer_zone
 from webapp.models import PublicLink, SchedulingRequest, TrackedLink, utcnow
 from webapp.pagination import InvalidCursor, encode_cursor
-from webapp.savedviews.queries import views_for_page
+from webapp.savedviews.queries import clean_query, views_for_page
+from webapp.statuses import DECLINED_STATUSES
 from webapp.timezones import local_midnight, local_today
 from webapp.urls import short_url, tracked_link_path
 
@@ -75,10 +79,12 @@ def index():  # type: ignore[no-untyped-def]
     statement, keyset = row_select(resolved), REQUEST_KEYSET
     counted = select(SchedulingRequest.id).where(*conditions(resolved))
     if upcoming:
-        since = upcoming_since()
-        statement = statement.where(SchedulingRequest.meeting_starts_at >= since)
-        counted = counted.where(SchedulingRequest.meeting_starts_at >= since)
-        keyset = UPCOMING_KEYSET
+        # Meetings still to come: from today on, and not declined or cancelled.
+        ahead = (
+            SchedulingRequest.meeting_starts_at >= upcoming_since(),
+            SchedulingRequest.status.not_in(DECLINED_STATUSES),
+        )
+        statement, counted, keyset = statement.where(*ahead), counted.where(*ahead), UPCOMING_KEYSET
     try:
         window = fetch_window(statement, keyset, wanted, _rows)
     except InvalidCursor:
@@ -95,6 +101,7 @@ def index():  # type: ignore[no-untyped-def]
         cursor=None if window.start == 1 and window.prev_cursor is None else "1",
         upcoming=upcoming,
         saved_views=views_for_page("requests"),
+        saved_query=clean_query("requests", urlencode(args)),
         pager=make_pager(window, wanted, "live.index", args, total, noun="requests"),
         first_url=url_for("live.index", **args, **wanted.size_args()),
         stream_url=url_for("live.stream", **args),
@@ -103,7 +110,17 @@ def index():  # type: ignore[no-untyped-def]
         statuses=status_choices(filters.status),
         public_links=public_link_choices(),
         setup=_first_run_state() if not rows and wanted.is_first and not filters.active else None,
+        overview=overview(utcnow(), viewer_zone()),
     )
+
+
+@bp.get("/live/tiles")
+def tiles():  # type: ignore[no-untyped-def]
+    """The overview tiles alone, for static/js/tiles.js to refresh them."""
+    macro = get_template_attribute("live/_tiles.html", "overview_tiles")
+    response = Response(str(macro(overview(utcnow(), viewer_zone()))), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _rows(statement):  # type: ignore[no-untyped-def]
