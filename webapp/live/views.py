@@ -12,6 +12,7 @@ from flask import (
     current_app,
     flash,
     get_template_attribute,
+    redirect,
     render_template,
     request,
     stream_with_context,
@@ -20,7 +21,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.display import http_url
+from webapp.display import http_url, plural
 from webapp.extensions import db
 from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
 from webapp.live import bp
@@ -45,10 +46,13 @@ from webapp.live.stream import (
     resume_cursor,
     start_cursor,
 )
+from webapp.live.test_requests import NotAllowed, NotATest, delete_test_request
 from webapp.live.tiles import overview
 from webapp.localtime import viewer_zone
-from webapp.models import PublicLink, SchedulingRequest, TrackedLink, utcnow
+from webapp.meetings import meeting_of
+from webapp.models import PublicLink, SchedulingRequest, TrackedLink, User, utcnow
 from webapp.pagination import InvalidCursor, encode_cursor
+from webapp.samples import is_test_request
 from webapp.savedviews.queries import clean_query, views_for_page
 from webapp.statuses import DECLINED_STATUSES
 from webapp.timezones import local_midnight, local_today
@@ -204,6 +208,27 @@ def export():  # type: ignore[no-untyped-def]
     )
 
 
+@bp.post("/requests/test-notifications/delete")
+def delete_test_request_view():  # type: ignore[no-untyped-def]
+    """Admins delete a test notification (the settings page's sample), with its deliveries."""
+    scheduling_request_id = request.form.get("scheduling_request_id", "")
+    try:
+        count = delete_test_request(_me(), scheduling_request_id)
+    except NotAllowed:
+        abort(403, "Only admins can delete test notifications.")
+    except NotATest:
+        abort(404, "No test notification has that id.")
+    flash(
+        f"Deleted the test notification and its {plural(count, 'delivery', 'deliveries')}.",
+        "success",
+    )
+    return redirect(url_for("live.index", tests="1"), 303)
+
+
+def _me() -> User:
+    return db.session.get(User, int(current_user.id))  # the loaded user, not its proxy
+
+
 # path: Cronofy owns the id, and one with a "/" in it must still have a page.
 @bp.get("/requests/<path:scheduling_request_id>")
 def request_detail(scheduling_request_id: str):  # type: ignore[no-untyped-def]
@@ -219,4 +244,6 @@ def request_detail(scheduling_request_id: str):  # type: ignore[no-untyped-def]
         http_url=http_url,
         tracked_link_url=tracked_link_path(tracked_link.id) if tracked_link else None,
         short_url=short_url(tracked_link.slug) if tracked_link else None,
+        is_test=is_test_request(detail.request.scheduling_request_id),
+        meeting=meeting_of(detail.request),
     )
