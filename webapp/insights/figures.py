@@ -23,50 +23,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Subquery,
-    and_,
-    case,
-    exists,
-    func,
-    select,
-)
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select
 
 from webapp.extensions import db
 from webapp.insights.ranges import Question
 from webapp.insights.sql import bucket, epoch_seconds
-from webapp.models import PublicLink, SchedulingRequest, TrackedLink, User
-from webapp.samples import real_requests
-from webapp.statuses import BOOKED_STATUSES, DECLINED_STATUSES
+from webapp.models import PublicLink, TrackedLink, User
+from webapp.outcomes import ANY_DECLINED, FIRST_BOOKED_AT, IS_BOOKED, IS_CLICKED
 
 NONE_LABEL = "(none)"
-
-_request = aliased(SchedulingRequest, name="outcome")
-
-
-def _tied(statuses: tuple[str, ...]) -> ColumnElement[bool]:
-    return exists().where(
-        _request.tracked_link_id == TrackedLink.id,
-        _request.status.in_(statuses),
-        real_requests(_request.scheduling_request_id),
-    )
-
-
-IS_BOOKED = _tied(BOOKED_STATUSES)
-ANY_DECLINED = _tied(DECLINED_STATUSES)
-IS_CLICKED = TrackedLink.first_clicked_at.is_not(None)
-FIRST_BOOKED_AT = (
-    select(func.min(_request.first_notified_at))
-    .where(
-        _request.tracked_link_id == TrackedLink.id,
-        _request.status.in_(BOOKED_STATUSES),
-        real_requests(_request.scheduling_request_id),
-    )
-    .scalar_subquery()
-)
 
 
 @dataclass(frozen=True)
