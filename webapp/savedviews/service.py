@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from webapp.audit import actions
-from webapp.audit.log import Target, diff, record
+from webapp.audit.log import Target, created, diff, record
 from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.models import VIEW_PAGES, SavedView, User
@@ -64,7 +64,8 @@ def save_view(user: User, page: str, name: str, query: str, shared: bool) -> Sav
             db.session.add(view)
         view.query, view.shared = clean, shared
         db.session.flush()
-        if changes := diff(before, _fields(view)):
+        changes = diff(before, _fields(view)) if before else created(_fields(view))
+        if changes:
             record(actions.SAVED_VIEW_SAVED, _target(view), changes, actor=user)
     return view
 
