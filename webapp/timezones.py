@@ -28,13 +28,22 @@ _HIDDEN_PREFIXES = (
     "Chile/",
     "Mexico/",
 )
-_HIDDEN = {"Factory", "localtime", "posixrules", "GMT", "GMT0", "GMT+0", "GMT-0", "Zulu"}
+_HIDDEN = {"GMT", "GMT0", "GMT+0", "GMT-0", "Zulu"}
+
+
+# Files in a system's zoneinfo folder that are not zones a person lives in.
+_NOT_ZONES = {"Factory", "localtime", "posixrules"}
 
 
 @cache
 def zone_names() -> frozenset[str]:
     """Every zone name this install knows."""
-    return frozenset(available_timezones()) | {UTC_NAME}
+    names = {
+        name
+        for name in available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
+    }
+    return frozenset(names | {UTC_NAME})
 
 
 def is_zone(name: object) -> bool:
