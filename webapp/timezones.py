@@ -50,6 +50,36 @@ def is_zone(name: object) -> bool:
     return isinstance(name, str) and 0 < len(name) <= MAX_ZONE_NAME and name in zone_names()
 
 
+# Old names that browsers still report (ICU keeps them): saved as today's names.
+RENAMED = {
+    "Africa/Asmera": "Africa/Asmara",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "America/Godthab": "America/Nuuk",
+    "America/Indianapolis": "America/Indiana/Indianapolis",
+    "America/Louisville": "America/Kentucky/Louisville",
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Dacca": "Asia/Dhaka",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Thimbu": "Asia/Thimphu",
+    "Asia/Ulan_Bator": "Asia/Ulaanbaatar",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+    "Etc/UTC": UTC_NAME,
+    "Etc/Universal": UTC_NAME,
+    "Europe/Kiev": "Europe/Kyiv",
+    "Pacific/Enderbury": "Pacific/Kanton",
+    "Pacific/Ponape": "Pacific/Pohnpei",
+    "Pacific/Truk": "Pacific/Chuuk",
+}
+
+
+def current_name(name: str) -> str:
+    """Today's name of a zone an old name (as some browsers report) stands for."""
+    renamed = RENAMED.get(name, name)
+    return renamed if is_zone(renamed) else name
+
+
 def zone_named(name: object) -> ZoneInfo | None:
     """The zone with this IANA name, or None when it is not one."""
     return ZoneInfo(name) if is_zone(name) else None  # type: ignore[arg-type]

@@ -103,6 +103,7 @@ def test_the_page_waits_24_hours_by_default(client, auth, links):
     assert shown == ["staffs", "stale"]
     assert 'name="idle_hours" value="24"' in html
     assert "the last click was more than 24 hours ago" in html
+    assert "1 more was clicked in the last 24 hours: show it too" in html
     assert rows(client, "?owner=all&state=clicked_not_booked&idle_hours=0")[0] == [
         "fresh",
         "staffs",

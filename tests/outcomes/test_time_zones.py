@@ -58,6 +58,14 @@ def test_the_browser_zone_is_offered_until_one_is_chosen(app, client, auth, admi
     assert "data-tz-offer" not in client.get("/links").get_data(as_text=True)
 
 
+def test_old_names_browsers_report_are_saved_by_todays_name(app, client, auth, admin):
+    auth.login()
+    client.post("/account/time-zone", data={"time_zone": "Asia/Calcutta"})
+    assert zone_of(app) == "Asia/Kolkata"
+    client.post("/account/time-zone", data={"time_zone": "Etc/UTC"})
+    assert zone_of(app) == "UTC"
+
+
 def test_keeping_utc_is_a_choice_too(app, client, auth, admin):
     auth.login()
     client.post("/account/time-zone", data={"time_zone": "UTC", "next": "/"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from webapp.auth.service import ValidationError, get_user
 from webapp.database import write_transaction
 from webapp.models import User
-from webapp.timezones import UTC_NAME, is_zone
+from webapp.timezones import current_name, is_zone
 
 
 def set_time_zone(user_id: int, name: str | None) -> User:
@@ -20,5 +20,5 @@ def set_time_zone(user_id: int, name: str | None) -> User:
         )
     with write_transaction():
         user = get_user(user_id)
-        user.time_zone = UTC_NAME if clean in ("Etc/UTC", "Etc/Universal") else clean
+        user.time_zone = current_name(clean)
     return get_user(user_id)

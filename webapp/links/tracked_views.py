@@ -57,6 +57,7 @@ def tracked_links():  # type: ignore[no-untyped-def]
         idle_hours=int(args.get("idle_hours", DEFAULT_IDLE_HOURS)),
         saved_views=views_for_page("links"),
         saved_query=clean_query("links", urlencode(args)),
+        recent_clicks=windows.count_recent_clicks(filters),
         **_helpers(),
     )
 
