@@ -154,9 +154,9 @@ def seed_requests(app: Flask, owner_id: int, count: int, links: int, public_link
     by `updated_at`."""
     from benchmarks.deliveries import example_payload
     from webapp.extensions import db
-    from webapp.live.search import search_terms
     from webapp.models import DELIVERY_APPLIED, Delivery, SchedulingRequest
     from webapp.models.bookings import SchedulingRequestTerm
+    from webapp.models.search_terms import search_terms
 
     template = example_payload()
     now = datetime.now(UTC)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from tests.support.deliveries import notification_body, post_signed
 from tests.support.factories import PASSWORD
 from tests.support.server import free_port
-from tests.test_receiver import notification_body, post_signed
 from webapp.webhooks.payload import parse
 from webapp.webhooks.sample import build_sample, send_sample
 from webapp.webhooks.signatures import is_authentic

@@ -30,12 +30,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load_config(app, test_config)
 
-    from webapp import database, errors, health, models, proxies, security, templating
+    from webapp import (
+        database,
+        errors,
+        health,
+        jsonprovider,
+        models,
+        proxies,
+        security,
+        templating,
+    )
     from webapp.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     assert models.__all__  # the tables are registered with the metadata before migrations
     database.init_app(app)
+    jsonprovider.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -19,6 +19,7 @@ from datetime import timedelta
 from flask import has_app_context
 from sqlalchemy import ColumnElement, Row, func, select
 
+from webapp import wakeups
 from webapp.extensions import db
 from webapp.live.fanout import shared_rows
 from webapp.live.feed import DEFAULT_GRACE, FeedCursor
@@ -31,6 +32,8 @@ RETRY_MILLISECONDS = 1000  # a stream ending at SSE_MAX_DURATION resumes at once
 # cursor does not wait for it (the stream would skip it after its grace period anyway).
 IN_FLIGHT = timedelta(minutes=1)
 WATCH_AT_START = 100  # pending deliveries below a starting cursor, newest first
+# However often changes are announced, a stream polls at most this often.
+MIN_POLL_GAP = 0.05
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ def event_stream(
     user_id: int | None = None,
     session_version: int | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> Iterator[str]:
     """SSE text chunks for the changes after `cursor` that the filters' viewer may see.
 
@@ -200,7 +203,13 @@ def event_stream(
     object across polls and ends the database transaction after each one, so new commits
     become visible and the pooled connection goes back to the pool between polls. When the
     user is signed out or deactivated (checked every heartbeat) the stream ends.
+
+    Between polls it waits for this process's applier to apply something
+    (webapp/wakeups.py), at most `poll_interval`: the poll is the fallback for changes
+    nobody in this process announced. Tests pass their own `sleep`.
     """
+    if sleep is None:
+        sleep = wakeups.Waiter(min_gap=min(MIN_POLL_GAP, settings.poll_interval))
     feed = FeedCursor(cursor, settings.grace)
     started = last_sent = clock()
     yield f"retry: {RETRY_MILLISECONDS}\n" + sse_comment("ping")

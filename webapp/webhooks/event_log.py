@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from webapp.auth.access import admin_required
 from webapp.display import decode_payload
@@ -10,12 +10,14 @@ from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.pagination import InvalidCursor
 from webapp.urls import request_url, safe_next
-from webapp.webhooks import bp, ingest, queries, refusals
+from webapp.webhooks import bp, processing, queries, refusals
 
 
 @bp.get("/events")
 @admin_required
 def event_log():  # type: ignore[no-untyped-def]
+    refusals.flush(current_app)  # this process's counts; others write theirs within seconds
+    db.session.commit()  # a new read, which sees the counts just written
     status = request.args.get("status") or None
     if status not in queries.STATUSES:
         status = None
@@ -41,7 +43,7 @@ def event_log():  # type: ignore[no-untyped-def]
         refused_count=refusals.refused_since(hours=24),
         refusals=refusals.latest_refusals(20),
         request_url=request_url,
-        reprocessable=ingest.REPROCESSABLE,
+        reprocessable=processing.REPROCESSABLE,
     )
 
 
@@ -54,7 +56,7 @@ def delivery_detail(delivery_id: int):  # type: ignore[no-untyped-def]
         delivery=delivery,
         body_text=decode_payload(bytes(delivery.body))[1],
         request_url=request_url,
-        reprocessable=ingest.REPROCESSABLE,
+        reprocessable=processing.REPROCESSABLE,
     )
 
 
@@ -62,10 +64,10 @@ def delivery_detail(delivery_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
     try:
-        outcome = ingest.reprocess(delivery_id)
-    except ingest.DeliveryNotFound:
+        outcome = processing.reprocess(processing.current_inbox(), delivery_id)
+    except processing.DeliveryNotFound:
         abort(404)
-    except ingest.NotReprocessable as exc:
+    except processing.NotReprocessable as exc:
         flash(f"Nothing to do: {exc}.", "warning")
     else:
         delivery = db.session.get(Delivery, delivery_id)
@@ -79,7 +81,7 @@ def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/events/reprocess-failed")
 @admin_required
 def reprocess_failed():  # type: ignore[no-untyped-def]
-    counts = ingest.reprocess_failed()
+    counts = processing.reprocess_failed(processing.current_inbox())
     if not counts:
         flash("There were no failed deliveries to reprocess.", "info")
     else:

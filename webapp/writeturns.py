@@ -3,9 +3,10 @@
 SQLite's own busy handler polls, sleeping 1, 2, 5, 10 ... 100 ms between tries, so a worker
 waiting for the write lock keeps sleeping after it has been released; under load those
 sleeps, not the work, set the receiver's pace (and its p99). A worker waiting on flock() is
-woken by the kernel the moment the holder lets go. Only the receiver's batches take turns
-this way; other writers (sign-in, visits) still meet them in SQLite's busy handler, as
-before, so this is an optimisation, never what keeps the data consistent. The turn is held
+woken by the kernel the moment the holder lets go. Only the receiver's batches (storing
+deliveries, applying them) take turns this way; other writers (sign-in, visits) still meet
+them in SQLite's busy handler, so this is an optimisation, never what keeps the data
+consistent (BEGIN IMMEDIATE does that). The turn is held
 through COMMIT: released before it, the next worker's BEGIN IMMEDIATE would find the lock
 still taken and sleep in the busy handler after all. PostgreSQL needs none of this.
 """

@@ -1,0 +1,179 @@
+"""Applying stored deliveries to their Scheduling Requests: the one path every caller takes.
+
+The receiver acknowledges a delivery once it is stored (pending); from there this module
+applies it, in batches: the applier thread after each stored batch (applier.py), the
+request thread itself under TESTING (receiver.py), `flask deliveries apply-pending`, the
+event log's "reprocess" (a batch of one) and gunicorn's start. A batch is read and parsed
+outside any lock; then one write transaction claims what is still pending (or failed, when
+reprocessing), so two processes never apply one delivery twice, and applies it (store.py).
+When applying a batch raises something other than a database error (a bug, a payload no
+test foresaw), its deliveries are applied one at a time, and one that still fails is
+recorded as failed with the reason: one bad delivery never holds the others back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import Engine, Row
+from sqlalchemy.exc import OperationalError
+
+from webapp.database import write_connection
+from webapp.extensions import db
+from webapp.models import DELIVERY_FAILED, DELIVERY_PENDING, utcnow
+from webapp.webhooks import payload, store
+from webapp.webhooks.fold import BookingRule, Ready, notification_terms
+from webapp.writeturns import writers_in_turn
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+REPROCESSABLE = (DELIVERY_FAILED, DELIVERY_PENDING)
+
+
+class DeliveryNotFound(LookupError):
+    """No delivery has that id."""
+
+
+class NotReprocessable(ValueError):
+    """Only failed or pending deliveries are reprocessed; applied ones are final."""
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """What applying needs from the app: its engine and the booking-page rule."""
+
+    engine: Engine
+    rule: BookingRule
+
+    @classmethod
+    def from_config(cls, engine: Engine, config: Mapping[str, Any]) -> Inbox:
+        if not config.get("WEBAPP_SANDBOX"):
+            return cls(engine, BookingRule())
+        base = config.get("PUBLIC_BASE_URL")
+        if base:
+            parts = urlsplit(str(base))
+            return cls(engine, BookingRule(sandbox_origin=f"{parts.scheme}://{parts.netloc}"))
+        return cls(engine, BookingRule(sandbox_loopback=True))
+
+
+def current_inbox() -> Inbox:
+    """The current app's Inbox (inside an app context: the CLI, the event log)."""
+    return Inbox.from_config(db.engine, current_app.config)
+
+
+def apply_pending(inbox: Inbox, limit: int = BATCH) -> dict[int, str]:
+    """Apply one batch of the oldest pending deliveries; each one's new status by id.
+
+    Fewer than `limit` results: none were left (or another process holds the rest).
+    Raises OperationalError when the database cannot take the batch: it stays pending.
+    """
+    with inbox.engine.connect() as connection:
+        rows = store.oldest_with_status(connection, DELIVERY_PENDING, limit)
+    return apply_rows(inbox, rows, (DELIVERY_PENDING,)) if rows else {}
+
+
+def drain(inbox: Inbox, limit: int = BATCH) -> Counter[str]:
+    """Apply pending deliveries until none are left; how many ended in each status."""
+    counts: Counter[str] = Counter()
+    while True:
+        done = apply_pending(inbox, limit)
+        counts.update(done.values())
+        if len(done) < limit:
+            return counts
+
+
+def reprocess(inbox: Inbox, delivery_id: int) -> str:
+    """Read and apply a failed (or pending) delivery again, as a batch of one; its status."""
+    with inbox.engine.connect() as connection:
+        rows = store.stored(connection, [delivery_id])
+    if not rows:
+        raise DeliveryNotFound(delivery_id)
+    if rows[0].status not in REPROCESSABLE:
+        raise NotReprocessable(f"delivery {delivery_id} is already {rows[0].status}")
+    outcome = apply_rows(inbox, rows, REPROCESSABLE)
+    if delivery_id in outcome:
+        return outcome[delivery_id]
+    with inbox.engine.connect() as connection:  # another process got there first
+        return str(store.stored(connection, [delivery_id])[0].status)
+
+
+def reprocess_failed(inbox: Inbox, limit: int = 100) -> Counter[str]:
+    """Run every failed delivery again, oldest first; how many ended in each status."""
+    counts: Counter[str] = Counter()
+    after = 0
+    while True:
+        with inbox.engine.connect() as connection:
+            rows = store.oldest_with_status(connection, DELIVERY_FAILED, limit, after)
+        if not rows:
+            return counts
+        counts.update(apply_rows(inbox, rows, (DELIVERY_FAILED,)).values())
+        after = rows[-1].id
+
+
+def apply_rows(inbox: Inbox, rows: Sequence[Row[Any]], statuses: Sequence[str]) -> dict[int, str]:
+    """Apply these stored deliveries, those that still have one of `statuses` once claimed."""
+    ready: list[Ready] = []
+    errors: dict[int, str] = {}
+    for row in rows:
+        try:
+            notification = payload.parse(bytes(row.body))
+        except payload.PayloadError as exc:
+            errors[row.id] = str(exc)
+            continue
+        terms = notification_terms(notification)
+        ready.append(Ready(row.id, row.received_at, notification, terms))
+    try:
+        return _apply(inbox, ready, errors, rows, statuses)
+    except OperationalError:
+        raise
+    except Exception as exc:
+        if len(rows) == 1:
+            log.exception("delivery %s could not be applied", rows[0].id)
+            error = f"Internal error while applying: {type(exc).__name__}"
+            return _record_failure(inbox, rows[0].id, error, statuses)
+        log.exception("applying a batch of %d deliveries failed; one at a time now", len(rows))
+        outcome: dict[int, str] = {}
+        for row in rows:
+            outcome.update(apply_rows(inbox, [row], statuses))
+        return outcome
+
+
+def _apply(
+    inbox: Inbox,
+    ready: list[Ready],
+    errors: dict[int, str],
+    rows: Sequence[Row[Any]],
+    statuses: Sequence[str],
+) -> dict[int, str]:
+    with writers_in_turn(inbox.engine.url), write_connection(inbox.engine) as connection:
+        claimed = set(store.claim(connection, [row.id for row in rows], statuses))
+        now = utcnow()
+        failed = {key: error for key, error in errors.items() if key in claimed}
+        store.mark_failed(connection, failed, now)
+        ready = [item for item in ready if item.delivery_id in claimed]
+        was_failed = {row.id for row in rows if row.status == DELIVERY_FAILED}
+        store.set_envelopes(
+            connection,
+            {i.delivery_id: i.notification for i in ready if i.delivery_id in was_failed},
+        )
+        outcome = dict.fromkeys(failed, DELIVERY_FAILED)
+        if ready:
+            outcome.update(store.apply_notifications(connection, ready, now, inbox.rule))
+        return outcome
+
+
+def _record_failure(
+    inbox: Inbox, delivery_id: int, error: str, statuses: Sequence[str]
+) -> dict[int, str]:
+    with writers_in_turn(inbox.engine.url), write_connection(inbox.engine) as connection:
+        if store.claim(connection, [delivery_id], statuses):
+            store.mark_failed(connection, {delivery_id: error}, utcnow())
+            return {delivery_id: DELIVERY_FAILED}
+    return {}
