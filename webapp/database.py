@@ -1,8 +1,8 @@
 """Database engine set-up, the write-transaction helpers, and two INSERT shapes both
 dialects share.
 
-SQLite under several gunicorn workers (DESIGN §5): WAL, a busy timeout, foreign keys and
-synchronous=NORMAL on every connection; write transactions open with BEGIN IMMEDIATE,
+SQLite under several gunicorn workers (docs/architecture.md): WAL, a busy timeout, foreign
+keys and synchronous=NORMAL on every connection; write transactions open with BEGIN IMMEDIATE,
 because a deferred read-then-write transaction fails at once with "database is locked"
 under concurrent writers, whatever the busy timeout. Reads keep plain deferred BEGINs so
 that the live streams never hold the write lock.

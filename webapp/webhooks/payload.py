@@ -12,7 +12,6 @@ the receiver, the applier and tests share one reading.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +22,7 @@ from webapp.webhooks.untrusted import (
     PayloadError,
     identifier,
     kind,
+    load,
     mapping,
     printable,
     text,
@@ -87,37 +87,6 @@ class Notification:
     def status(self) -> str:
         """The type without its 'scheduling_request_' prefix; unknown types the same way."""
         return self.type.removeprefix("scheduling_request_") or self.type
-
-
-def load(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or PayloadError (also for NaN, Infinity and numbers too
-    large for a float, which JSON itself does not allow and no JSON answer could repeat)."""
-    try:
-        document = json.loads(
-            body.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite
-        )
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"body is not JSON: {exc.msg} (line {exc.lineno})") from exc
-    except ValueError as exc:  # e.g. an integer past Python's digit limit for int()
-        raise PayloadError(f"body is not JSON this app can read: {exc}") from exc
-    except RecursionError as exc:  # pathologically nested arrays or objects
-        raise PayloadError("body is nested too deeply to read") from exc
-    if not isinstance(document, dict):
-        raise PayloadError("body is not a JSON object")
-    return document
-
-
-def _not_a_number(name: str) -> float:
-    raise PayloadError(f"body holds {name}, which is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise PayloadError(f"body holds a number too large to read: {text[:40]}")
-    return value
 
 
 def envelope(body: bytes) -> Envelope:

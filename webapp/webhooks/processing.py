@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -117,8 +117,27 @@ def reprocess_failed(inbox: Inbox, limit: int = 100) -> Counter[str]:
         after = rows[-1].id
 
 
-def apply_rows(inbox: Inbox, rows: Sequence[Row[Any]], statuses: Sequence[str]) -> dict[int, str]:
-    """Apply these stored deliveries, those that still have one of `statuses` once claimed."""
+@dataclass(frozen=True)
+class Batch:
+    """Stored deliveries, read: those that are notifications, ready to apply, and why each
+    of the others is not one. `was_failed`: stored as failed, so their envelope (type,
+    triggered_at, request id) is recorded again once they read."""
+
+    ready: list[Ready] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)
+    was_failed: frozenset[int] = frozenset()
+
+    @property
+    def ids(self) -> list[int]:
+        return sorted([item.delivery_id for item in self.ready] + list(self.errors))
+
+    def one_by_one(self) -> list[Batch]:
+        singles = [Batch([item], {}, self.was_failed) for item in self.ready]
+        return singles + [Batch([], {key: e}, self.was_failed) for key, e in self.errors.items()]
+
+
+def read_rows(rows: Sequence[Row[Any]]) -> Batch:
+    """Read stored bodies as notifications (outside any lock: it is the costly part)."""
     ready: list[Ready] = []
     errors: dict[int, str] = {}
     for row in rows:
@@ -127,41 +146,55 @@ def apply_rows(inbox: Inbox, rows: Sequence[Row[Any]], statuses: Sequence[str]) 
         except payload.PayloadError as exc:
             errors[row.id] = str(exc)
             continue
-        terms = notification_terms(notification)
-        ready.append(Ready(row.id, row.received_at, notification, terms))
+        ready.append(Ready(row.id, row.received_at, notification))
+    failed = frozenset(row.id for row in rows if row.status == DELIVERY_FAILED)
+    return Batch(ready, errors, failed)
+
+
+def apply_rows(inbox: Inbox, rows: Sequence[Row[Any]], statuses: Sequence[str]) -> dict[int, str]:
+    """Read and apply these stored deliveries: those that still have one of `statuses`."""
+    return apply_batch(inbox, read_rows(rows), statuses)
+
+
+def apply_batch(
+    inbox: Inbox, batch: Batch, statuses: Sequence[str] = (DELIVERY_PENDING,)
+) -> dict[int, str]:
+    """Apply a read batch: claim what still has one of `statuses`, then apply it; each
+    claimed delivery's new status by id."""
+    ready = [
+        item
+        if item.terms is not None
+        else replace(item, terms=notification_terms(item.notification))
+        for item in batch.ready
+    ]
+    batch = Batch(ready, batch.errors, batch.was_failed)
     try:
-        return _apply(inbox, ready, errors, rows, statuses)
+        return _apply(inbox, batch, statuses)
     except OperationalError:
         raise
     except Exception as exc:
-        if len(rows) == 1:
-            log.exception("delivery %s could not be applied", rows[0].id)
+        if len(batch.ids) == 1:
+            [delivery_id] = batch.ids
+            log.exception("delivery %s could not be applied", delivery_id)
             error = f"Internal error while applying: {type(exc).__name__}"
-            return _record_failure(inbox, rows[0].id, error, statuses)
-        log.exception("applying a batch of %d deliveries failed; one at a time now", len(rows))
+            return _record_failure(inbox, delivery_id, error, statuses)
+        log.exception("applying a batch of %d deliveries failed; one at a time now", len(batch.ids))
         outcome: dict[int, str] = {}
-        for row in rows:
-            outcome.update(apply_rows(inbox, [row], statuses))
+        for single in batch.one_by_one():
+            outcome.update(apply_batch(inbox, single, statuses))
         return outcome
 
 
-def _apply(
-    inbox: Inbox,
-    ready: list[Ready],
-    errors: dict[int, str],
-    rows: Sequence[Row[Any]],
-    statuses: Sequence[str],
-) -> dict[int, str]:
+def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> dict[int, str]:
     with writers_in_turn(inbox.engine.url), write_connection(inbox.engine) as connection:
-        claimed = set(store.claim(connection, [row.id for row in rows], statuses))
+        claimed = set(store.claim(connection, batch.ids, statuses))
         now = utcnow()
-        failed = {key: error for key, error in errors.items() if key in claimed}
+        failed = {key: error for key, error in batch.errors.items() if key in claimed}
         store.mark_failed(connection, failed, now)
-        ready = [item for item in ready if item.delivery_id in claimed]
-        was_failed = {row.id for row in rows if row.status == DELIVERY_FAILED}
+        ready = [item for item in batch.ready if item.delivery_id in claimed]
         store.set_envelopes(
             connection,
-            {i.delivery_id: i.notification for i in ready if i.delivery_id in was_failed},
+            {i.delivery_id: i.notification for i in ready if i.delivery_id in batch.was_failed},
         )
         outcome = dict.fromkeys(failed, DELIVERY_FAILED)
         if ready:

@@ -33,6 +33,7 @@ from webapp.extensions import db
 from webapp.groupcommit import GroupCommit, Take
 from webapp.models import DELIVERY_FAILED, DELIVERY_PENDING, utcnow
 from webapp.webhooks import applier, payload, processing, store
+from webapp.webhooks.fold import Ready
 from webapp.writeturns import writers_in_turn
 
 log = logging.getLogger(__name__)
@@ -53,21 +54,19 @@ class Incoming:
 
     digest: str
     row: dict[str, Any]
-
-    @property
-    def failed(self) -> bool:
-        return self.row["status"] == DELIVERY_FAILED
+    notification: payload.Notification | None  # None: unreadable, stored as failed
 
 
 def read(body: bytes, received_at: datetime) -> Incoming:
     """Hash and read a body; never raises for what the body says."""
     digest = hashlib.sha256(body).hexdigest()
+    notification: payload.Notification | None
     try:
         head: payload.Envelope | payload.Notification = payload.parse(body)
-        status, error = DELIVERY_PENDING, None
+        notification, status, error = head, DELIVERY_PENDING, None
     except payload.PayloadError as exc:
         head = payload.envelope(body)  # what is readable of a bad body
-        status, error = DELIVERY_FAILED, str(exc)[: store.MAX_ERROR]
+        notification, status, error = None, DELIVERY_FAILED, str(exc)[: store.MAX_ERROR]
     row = {
         "body": body,
         "body_sha256": digest,
@@ -79,7 +78,7 @@ def read(body: bytes, received_at: datetime) -> Incoming:
         "error": error,
         "processed_at": received_at if error else None,
     }
-    return Incoming(digest, row)
+    return Incoming(digest, row, notification)
 
 
 class Receiver:
@@ -111,14 +110,19 @@ class Receiver:
                     raise
                 log.warning("storing a batch of deliveries failed (%s); trying again", exc)
         outcomes = [DUPLICATE] * len(items)
-        for digest in ids:
-            index = first[digest]
-            outcomes[index] = FAILED if items[index].failed else STORED
-        if not self.inline and STORED in outcomes:
-            try:
-                applier.applier(self.app).wake()
+        stored = []
+        for digest, delivery_id in ids.items():
+            item = items[first[digest]]
+            if item.notification is None:
+                outcomes[first[digest]] = FAILED
+            else:
+                outcomes[first[digest]] = STORED
+                stored.append(Ready(delivery_id, item.row["received_at"], item.notification))
+        if stored and not self.inline:
+            try:  # what this process stored, already read: the applier need not read it again
+                applier.applier(self.app).hand_over(stored)
             except Exception:  # stored already: the answer must not change; a sweep applies it
-                log.exception("could not wake the applier")
+                log.exception("could not hand deliveries to the applier")
         return outcomes
 
 

@@ -93,7 +93,7 @@ def flush(app: Flask) -> None:
             engine = db.engine
         try:
             with write_connection(engine) as connection:
-                _write(connection, tallies)
+                write_counts(connection, tallies)
         except SQLAlchemyError:  # bookkeeping: keep the counts for the next try
             log.exception("could not record %d refused deliveries", len(tallies))
             for (_minute, reason), tally in tallies.items():
@@ -102,7 +102,7 @@ def flush(app: Flask) -> None:
         counter.flushing.release()
 
 
-def _write(connection: Connection, tallies: dict[tuple[datetime, str], Tally]) -> None:
+def write_counts(connection: Connection, tallies: dict[tuple[datetime, str], Tally]) -> None:
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
