@@ -105,7 +105,7 @@ TERM_TYPE = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 
 class SchedulingRequestTerm(db.Model):
-    """One lower-cased search word of a Scheduling Request (webapp/live/search.py).
+    """One lower-cased search word of a Scheduling Request (webapp/models/search_terms.py).
 
     The dashboard's free text is a prefix range over the (term, request) index, so a
     search costs what it finds, not the size of the table.

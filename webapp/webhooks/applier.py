@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from webapp import wakeups
 from webapp.extensions import db
@@ -133,20 +133,15 @@ class Applier:
             if not ready:
                 return
             try:
-                done = processing.apply_batch(self.inbox, processing.Batch(ready))
+                processing.apply_batch(self.inbox, processing.Batch(ready))
             except OperationalError:
                 with self._handed_lock:  # not applied: they stay pending; try them again
                     self._handed[:0] = ready
                 raise
-            if done:
-                wakeups.notify()
 
     def _apply_pending(self) -> None:
         while not self._stopping.is_set():
-            done = processing.apply_pending(self.inbox)
-            if done:
-                wakeups.notify()
-            if len(done) < processing.BATCH:
+            if len(processing.apply_pending(self.inbox)) < processing.BATCH:
                 return
 
     def _watch(self) -> None:
@@ -154,7 +149,7 @@ class Applier:
         try:
             with self.inbox.engine.connect() as connection:
                 latest = store.latest_change(connection)
-        except OperationalError:
+        except SQLAlchemyError:  # the streams' own polls are the fallback
             return
         if latest != self._latest:
             self._latest = latest

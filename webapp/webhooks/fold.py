@@ -30,14 +30,7 @@ ENDED_WORDS = ("decline", "cancel")
 STATE = (
     "status",
     "last_triggered_at",
-    "summary",
-    "recipients",
-    "duration_minutes",
-    "slot_selection",
-    "dashboard_url",
-    "recipient_operations",
-    "event_start",
-    "event_end",
+    *OPTIONAL_FIELDS,  # summary, recipients, ... as far as the notification carries them
     "utm",
     "captured_data",
     "correlation_id",

@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import Engine, Row
 from sqlalchemy.exc import OperationalError
 
+from webapp import wakeups
 from webapp.database import write_connection
 from webapp.extensions import db
 from webapp.models import DELIVERY_FAILED, DELIVERY_PENDING, utcnow
@@ -169,7 +170,7 @@ def apply_batch(
     ]
     batch = Batch(ready, batch.errors, batch.was_failed)
     try:
-        return _apply(inbox, batch, statuses)
+        outcome = _apply(inbox, batch, statuses)
     except OperationalError:
         raise
     except Exception as exc:
@@ -179,10 +180,13 @@ def apply_batch(
             error = f"Internal error while applying: {type(exc).__name__}"
             return _record_failure(inbox, delivery_id, error, statuses)
         log.exception("applying a batch of %d deliveries failed; one at a time now", len(batch.ids))
-        outcome: dict[int, str] = {}
+        outcome = {}
         for single in batch.one_by_one():
             outcome.update(apply_batch(inbox, single, statuses))
         return outcome
+    if outcome:
+        wakeups.notify()  # this process's live streams look at once
+    return outcome
 
 
 def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> dict[int, str]:

@@ -27,7 +27,6 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.exc import OperationalError
 
-from webapp import wakeups
 from webapp.database import write_connection
 from webapp.extensions import db
 from webapp.groupcommit import GroupCommit, Take
@@ -144,7 +143,6 @@ def _apply_now(receiver: Receiver) -> None:
         processing.drain(processing.Inbox.from_config(receiver.engine, receiver.app.config))
     except Exception:
         log.exception("applying deliveries in the request failed; they stay pending")
-    wakeups.notify()
 
 
 def receiver_for(app: Flask) -> Receiver:
