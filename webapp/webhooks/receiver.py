@@ -131,7 +131,7 @@ def receive(body: bytes) -> str:
     be stored in time: the caller must not acknowledge it then."""
     receiver = receiver_for(current_app._get_current_object())  # type: ignore[attr-defined]
     status = receiver.group.submit(read(body, utcnow()), receiver.wait)
-    if status == STORED and receiver.inline:
+    if receiver.inline and status != FAILED:  # a duplicate's first copy may be pending
         _apply_now(receiver)
     return status
 
