@@ -1,16 +1,18 @@
 """The applier: one thread per process applying stored deliveries right after they are stored.
 
-The receiver hands it each batch it commits, already read (hand_over): the applier claims
-those deliveries inside its write transaction (only what is still pending: another process
-may have swept them up) and applies them in batches of up to processing.BATCH, then wakes
-the live streams of this process (webapp/wakeups.py). Every SWEEP_SECONDS, and once when it
-starts, it also reads and applies whatever is pending, whoever stored it: what another
-process or a previous run left behind, so nothing stored stays unapplied for long even when
-this process receives nothing. Applying only what this process stored, on the normal path,
-spares several appliers from reading and parsing the same backlog only for one of them to
-claim it. While a live stream of this process waits, it also looks every WATCH_SECONDS for
-changes other processes applied, so those streams hear of them without each polling the
-database (the stream's own poll stays as the fallback).
+The receiver's writer wakes it after each batch it commits. It then waits APPLY_WINDOW
+seconds, so that more deliveries gather, takes the appliers' turn (one applier at a time per
+SQLite database: webapp/writeturns.py) and applies every pending delivery, whoever stored it,
+in batches of up to processing.BATCH, until none is left. So under load one applier applies
+what all the workers stored, in large batches: a batch's fixed cost (its transaction and a
+dozen statements) is paid once for many deliveries rather than for the two or three one
+worker stores at a time. The deliveries its own process stored come already read (the
+writer hands them over), so only the others' bodies are read again. Every SWEEP_SECONDS,
+and once when it starts, it looks for pending deliveries even when nothing woke it: what
+another process or a previous run left behind. After each batch it wakes the live streams of
+this process (webapp/wakeups.py); while any stream is open it also looks every WATCH_SECONDS
+for changes other processes applied, so those streams hear of them without each polling the
+database (their own poll stays as the fallback).
 
 gunicorn starts it in each worker after the fork (gunicorn.conf.py, post_worker_init) and
 stops it on the way out (worker_exit); elsewhere (`flask run`) the first delivery starts it.
@@ -32,11 +34,14 @@ from webapp import wakeups
 from webapp.extensions import db
 from webapp.webhooks import processing, refusals, store
 from webapp.webhooks.fold import Ready
+from webapp.writeturns import appliers_in_turn
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 10.0
-MAX_HANDED = 50_000  # beyond this the applier is far behind: the sweep reads them instead
+APPLY_WINDOW = 0.02  # seconds: a few ms of latency buy batches several times larger
+MAX_KNOWN = 20_000  # deliveries read by this process and not applied yet
+KNOWN_SECONDS = 60.0  # one not applied by then was applied by another process (or fails)
 WATCH_SECONDS = 0.05
 IDLE_SECONDS = 1.0  # how soon a stream opening in this process is noticed
 RETRY_SECONDS = 1.0  # after a database error, doubling up to MAX_RETRY_SECONDS
@@ -57,9 +62,9 @@ class Applier:
         self.sweep_seconds = float(app.config.get("RECEIVER_SWEEP_SECONDS", SWEEP_SECONDS))
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._handed: list[Ready] = []
-        self._handed_lock = threading.Lock()
-        self._overflowed = False
+        self.window = float(app.config.get("RECEIVER_APPLY_WINDOW", APPLY_WINDOW))
+        self._known: dict[int, tuple[Ready, float]] = {}
+        self._known_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._latest: Any = None
 
@@ -78,12 +83,11 @@ class Applier:
             self.start()
 
     def hand_over(self, stored: list[Ready]) -> None:
-        """Deliveries this process stored, read: apply them now."""
-        with self._handed_lock:
-            if len(self._handed) < MAX_HANDED:
-                self._handed.extend(stored)
-            else:
-                self._overflowed = True
+        """Deliveries this process stored, already read: apply them now."""
+        now = time.monotonic()
+        with self._known_lock:
+            if len(self._known) < MAX_KNOWN:
+                self._known.update((item.delivery_id, (item, now)) for item in stored)
         self.wake()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -100,15 +104,14 @@ class Applier:
         while not self._stopping.is_set():
             now = time.monotonic()
             if self._wake.is_set() or now >= next_sweep:
-                self._wake.clear()
-                sweep = now >= next_sweep or self._overflowed
-                if sweep:
+                if now >= next_sweep:
                     next_sweep = now + self.sweep_seconds
                     refusals.flush(self.app)
+                else:
+                    self._stopping.wait(self.window)  # let the batch grow
+                self._wake.clear()
                 try:
-                    self._apply_handed()
-                    if sweep:
-                        self._overflowed = False
+                    with appliers_in_turn(self.inbox.engine.url):
                         self._apply_pending()
                     retry = RETRY_SECONDS
                 except OperationalError as exc:
@@ -125,24 +128,26 @@ class Applier:
             timeout = WATCH_SECONDS if listening else IDLE_SECONDS
             self._wake.wait(max(0.0, min(timeout, next_sweep - time.monotonic())))
 
-    def _apply_handed(self) -> None:
-        while not self._stopping.is_set():
-            with self._handed_lock:
-                ready = self._handed[: processing.BATCH]
-                del self._handed[: processing.BATCH]
-            if not ready:
-                return
-            try:
-                processing.apply_batch(self.inbox, processing.Batch(ready))
-            except OperationalError:
-                with self._handed_lock:  # not applied: they stay pending; try them again
-                    self._handed[:0] = ready
-                raise
-
     def _apply_pending(self) -> None:
         while not self._stopping.is_set():
-            if len(processing.apply_pending(self.inbox)) < processing.BATCH:
+            known = self._take_known()
+            done = processing.apply_pending(self.inbox, known=known)
+            self._forget(done)
+            if len(done) < processing.BATCH:
                 return
+
+    def _take_known(self) -> dict[int, Ready]:
+        """What this process read, less what has waited so long it went elsewhere."""
+        oldest = time.monotonic() - KNOWN_SECONDS
+        with self._known_lock:
+            for key in [key for key, (_, at) in self._known.items() if at < oldest]:
+                del self._known[key]
+            return {key: item for key, (item, _) in self._known.items()}
+
+    def _forget(self, done: dict[int, str]) -> None:
+        with self._known_lock:
+            for key in done:
+                self._known.pop(key, None)
 
     def _watch(self) -> None:
         """Wake this process's streams when another process applied something."""

@@ -69,15 +69,20 @@ def current_inbox() -> Inbox:
     return Inbox.from_config(db.engine, current_app.config)
 
 
-def apply_pending(inbox: Inbox, limit: int = BATCH) -> dict[int, str]:
-    """Apply one batch of the oldest pending deliveries; each one's new status by id.
-
-    Fewer than `limit` results: none were left (or another process holds the rest).
-    Raises OperationalError when the database cannot take the batch: it stays pending.
+def apply_pending(
+    inbox: Inbox, limit: int = BATCH, known: Mapping[int, Ready] | None = None
+) -> dict[int, str]:
+    """Apply one batch of the oldest pending deliveries, whoever stored them; each one's
+    new status by id. `known`: deliveries already read (by the process that stored them),
+    which need not be read again. Fewer than `limit` results: none were left (or another
+    process holds the rest). Raises OperationalError when the database cannot take the
+    batch: it stays pending.
     """
     with inbox.engine.connect() as connection:
         rows = store.oldest_with_status(connection, DELIVERY_PENDING, limit)
-    return apply_rows(inbox, rows, (DELIVERY_PENDING,)) if rows else {}
+    if not rows:
+        return {}
+    return apply_batch(inbox, read_rows(rows, known or {}), (DELIVERY_PENDING,))
 
 
 def drain(inbox: Inbox, limit: int = BATCH) -> Counter[str]:
@@ -137,11 +142,15 @@ class Batch:
         return singles + [Batch([], {key: e}, self.was_failed) for key, e in self.errors.items()]
 
 
-def read_rows(rows: Sequence[Row[Any]]) -> Batch:
-    """Read stored bodies as notifications (outside any lock: it is the costly part)."""
+def read_rows(rows: Sequence[Row[Any]], known: Mapping[int, Ready] | None = None) -> Batch:
+    """Read stored bodies as notifications (outside any lock: it is the costly part), but
+    for those already `known`."""
     ready: list[Ready] = []
     errors: dict[int, str] = {}
     for row in rows:
+        if known and row.id in known:
+            ready.append(known[row.id])
+            continue
         try:
             notification = payload.parse(bytes(row.body))
         except payload.PayloadError as exc:
