@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from flask import Flask
@@ -72,11 +72,15 @@ def write_transaction() -> Iterator[None]:
 
 
 @contextmanager
-def write_connection(engine: Engine) -> Iterator[Connection]:
+def write_connection(
+    engine: Engine, turn: AbstractContextManager[object] | None = None
+) -> Iterator[Connection]:
     """A Core connection in one write transaction (IMMEDIATE on SQLite), committed on
     success and rolled back on error: for background threads and hot paths that have no
-    use for an ORM session."""
-    with engine.connect() as connection:
+    use for an ORM session. `turn` (e.g. writeturns.writers_in_turn) is entered once the
+    connection is checked out and held through COMMIT, so that the checkout (and its
+    liveness ping) is not done while holding it."""
+    with engine.connect() as connection, turn or nullcontext():
         token = _immediate.set(True)
         try:
             transaction = connection.begin()

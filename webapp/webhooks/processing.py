@@ -199,7 +199,7 @@ def apply_batch(
 
 
 def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> dict[int, str]:
-    with writers_in_turn(inbox.engine.url), write_connection(inbox.engine) as connection:
+    with write_connection(inbox.engine, writers_in_turn(inbox.engine.url)) as connection:
         claimed = set(store.claim(connection, batch.ids, statuses))
         now = utcnow()
         failed = {key: error for key, error in batch.errors.items() if key in claimed}
@@ -218,7 +218,7 @@ def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> dict[int, str
 def _record_failure(
     inbox: Inbox, delivery_id: int, error: str, statuses: Sequence[str]
 ) -> dict[int, str]:
-    with writers_in_turn(inbox.engine.url), write_connection(inbox.engine) as connection:
+    with write_connection(inbox.engine, writers_in_turn(inbox.engine.url)) as connection:
         if store.claim(connection, [delivery_id], statuses):
             store.mark_failed(connection, {delivery_id: error}, utcnow())
             return {delivery_id: DELIVERY_FAILED}

@@ -95,7 +95,7 @@ class Receiver:
     def _write(self, take: Take[Incoming]) -> list[str]:
         for attempt in range(ATTEMPTS):
             try:
-                with writers_in_turn(self.engine.url), write_connection(self.engine) as connection:
+                with write_connection(self.engine, writers_in_turn(self.engine.url)) as connection:
                     items = take()
                     first: dict[str, int] = {}
                     for index, item in enumerate(items):
