@@ -5,13 +5,17 @@ Why these settings:
   stream holds a thread for as long as it is open. Threads are cheap; a sync worker would be
   blocked by a single open dashboard.
 - threads: the number of simultaneous requests (open dashboards + everything else) a worker
-  serves. Raise it with GUNICORN_THREADS if many staff keep the dashboard open.
+  serves. At most half of them hold live streams (LIVE_STREAMS_PER_WORKER), so the rest
+  always answer ordinary requests and the receiver. Raise it with GUNICORN_THREADS if many
+  staff keep the dashboard open.
 - on_starting: brings the database to the current schema (Flask-Migrate) and applies any
   delivery that was stored but not applied when the server last stopped, once, in the master
   process before the workers fork; create_app() itself never does either.
 - post_worker_init: starts the worker's applier thread (webapp/webhooks/applier.py), which
   applies stored deliveries to their Scheduling Requests right after they are acknowledged.
   Threads are started here, after the fork, never in the master: nothing crosses a fork.
+- post_worker_init also starts the worker's outbox thread (webapp/outbox/), which sends
+  webhooks, emails and sandbox notifications; worker_exit stops it.
 - worker_exit: a worker buffers the visits of tracked links in memory for up to 0.1 s
   (webapp/tracking/visits.py) and counts refused deliveries in memory; on a graceful stop it
   writes both and stops its applier (what it left pending, another worker or the next start
@@ -61,6 +65,10 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
 
     signal.signal(signal.SIGTERM, on_term)
 
+    from webapp.outbox import start_in_worker
+
+    start_in_worker(worker.wsgi)  # this worker's outbox thread (webapp/outbox/__init__.py)
+
 
 def worker_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
     """Write what this worker still buffers (visits, refusal counts) and stop its applier."""
@@ -73,6 +81,9 @@ def worker_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
     if isinstance(app, Flask):
         applier.stop(app)
     flush_all()
+    from webapp.outbox import stop_in_worker
+
+    stop_in_worker(getattr(worker, "wsgi", None))
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]
@@ -88,6 +99,9 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
     # logs "No keepalived connections can be handled" at start: expected). keepalive stays
     # at 5: gthread also uses it as the wait for a new connection's first bytes.
     server.cfg.set("worker_connections", server.cfg.threads)
+    # The workers (forked from here) size their live-stream cap from their thread count
+    # (webapp/live/capacity.py): half the threads at most hold streams.
+    os.environ["WEBAPP_WORKER_THREADS"] = str(server.cfg.threads)
     from flask_migrate import upgrade
 
     from webapp import create_app

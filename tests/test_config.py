@@ -1,12 +1,16 @@
-"""Configuration precedence and derived settings (DESIGN §3)."""
+"""Configuration precedence and derived settings (docs/architecture.md)."""
 
 import os
 import stat
+from contextlib import contextmanager
 
 import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
 
 from webapp import create_app
 from webapp.config import ConfigError, split_secrets
+from webapp.extensions import db
 
 CREDENTIAL_NAMES = (
     "CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY",
@@ -26,6 +30,7 @@ def clean_env(monkeypatch):
         "PUBLIC_BASE_URL",
         "SESSION_COOKIE_SECURE",
         "TRUSTED_PROXIES",
+        "TRUSTED_HOSTS",
         "WEBAPP_INSTANCE_PATH",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -133,3 +138,111 @@ def test_session_cookie_defaults(tmp_path, clean_env):
 def test_split_secrets():
     assert split_secrets(" a ,b,, c ") == ["a", "b", "c"]
     assert split_secrets(None) == []
+
+
+# -- TRUSTED_HOSTS and PUBLIC_BASE_URL ------------------------------------------------------
+
+
+def test_trusted_hosts_default_to_the_loopback_names_in_development(tmp_path, clean_env):
+    assert build(tmp_path).config["TRUSTED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+
+
+def test_trusted_hosts_default_to_public_base_urls_host(tmp_path, clean_env):
+    clean_env.setenv("PUBLIC_BASE_URL", "https://Links.Example.com:8443/")
+    app = build(tmp_path)
+    assert app.config["TRUSTED_HOSTS"] == ["links.example.com"]
+    assert app.config["PUBLIC_BASE_URL"] == "https://Links.Example.com:8443"
+
+
+def test_a_loopback_public_base_url_trusts_every_loopback_name(tmp_path, clean_env):
+    clean_env.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    assert build(tmp_path).config["TRUSTED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+
+
+def test_trusted_hosts_from_the_environment(tmp_path, clean_env):
+    clean_env.setenv("PUBLIC_BASE_URL", "https://links.example.com")
+    clean_env.setenv("TRUSTED_HOSTS", " links.example.com, .Corp.example ,,127.0.0.1")
+    hosts = build(tmp_path).config["TRUSTED_HOSTS"]
+    assert hosts == ["links.example.com", ".corp.example", "127.0.0.1"]
+    clean_env.setenv("TRUSTED_HOSTS", "*")
+    assert build(tmp_path).config["TRUSTED_HOSTS"] is None  # Flask: any host
+
+
+@pytest.mark.parametrize("value", ["https://links.example.com", "links.example.com/app"])
+def test_trusted_hosts_are_names_not_urls(tmp_path, clean_env, value):
+    clean_env.setenv("TRUSTED_HOSTS", value)
+    with pytest.raises(ConfigError, match="TRUSTED_HOSTS"):
+        build(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "links.example.com",
+        "ftp://links.example.com",
+        "https://u:p@x.example",
+        "https://x.example/?a=1",
+    ],
+)
+def test_public_base_url_must_be_an_origin(tmp_path, clean_env, value):
+    clean_env.setenv("PUBLIC_BASE_URL", value)
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        build(tmp_path)
+
+
+# -- Owner-only files and folders -----------------------------------------------------------
+
+
+@contextmanager
+def umask(value: int):
+    previous = os.umask(value)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o000, 0o077])
+def test_the_instance_folder_is_created_owner_only(tmp_path, clean_env, mask):
+    with umask(mask):
+        build(tmp_path)
+    assert mode(tmp_path / "instance") == 0o700
+    assert mode(tmp_path / "instance" / "secret_key") == 0o600
+
+
+def test_an_existing_instance_folder_is_made_owner_only(tmp_path, clean_env):
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    os.chmod(instance, 0o755)  # as a git checkout leaves it (instance/.keep)
+    build(tmp_path)
+    assert mode(instance) == 0o700
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o000])
+def test_the_default_sqlite_file_is_created_owner_only(tmp_path, clean_env, mask):
+    with umask(mask):
+        app = build(tmp_path)
+        with app.app_context():
+            db.session.execute(text("CREATE TABLE t (x INTEGER)"))
+            db.session.execute(text("INSERT INTO t VALUES (1)"))
+            db.session.commit()
+            database = tmp_path / "instance" / "webapp.sqlite3"
+            assert mode(database) == 0o600
+            assert mode(f"{database}-wal") == 0o600  # SQLite copies the database's mode
+            db.engine.dispose()
+
+
+def test_migrations_create_the_sqlite_file_owner_only(tmp_path, clean_env):
+    database = tmp_path / "elsewhere" / "links.sqlite3"
+    database.parent.mkdir()
+    clean_env.setenv("DATABASE_URL", f"sqlite:///{database}")
+    with umask(0o022):
+        app = build(tmp_path)
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+    assert mode(database) == 0o600

@@ -87,11 +87,11 @@ def test_table_newest_first_with_every_column(viewer, world):
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:]+Z" title="[^"]+ UTC"', html)
     assert "5 minutes ago" in html
     # the correlation ID links to the tracked link; the stray one is marked unmatched
-    assert f'href="/links/{world["mine_id"]}">cand-001</a>' in html
-    assert re.search(r"stray-42 <span[^>]*>unmatched</span>", html)
+    assert re.search(rf'href="/links/{world["mine_id"]}"[^>]*>cand-001</a>', html)
+    assert re.search(r"stray-42</span> <span[^>]*>unmatched</span>", html)
     # each row links to its detail page; the status is a badge
     assert f'href="/requests/{refs["newest"].scheduling_request_id}"' in html
-    assert '<span class="badge status-declined">Declined</span>' in html
+    assert '<span class="badge tone-danger" data-status="declined">Declined</span>' in html
     assert 'data-stream-url="/live/stream"' in html
     assert "js/live.js" in html and 'data-first-page="1"' in html
 
@@ -156,10 +156,15 @@ def test_pagination_covers_every_row_once(app, viewer, staff):
         assert len(page) <= PAGE_SIZE
         seen += page
         pages += 1
-        match = re.search(r'<a href="([^"]+)" rel="next">', html)
+        match = re.search(r'<a href="([^"]+)" rel="next"', html)
         url = match.group(1).replace("&amp;", "&") if match else None
         if pages > 1:
-            assert 'data-first-page="0"' in html and "First page" in html
+            assert 'data-first-page="0"' in html and 'rel="prev"' in html
+        first = (pages - 1) * PAGE_SIZE + 1
+        assert (
+            f"<strong>{first}–{first + len(page) - 1}</strong> of <strong>{len(made)}</strong>"
+            in html
+        )
     assert pages == 3
     assert len(seen) == len(set(seen)) == len(made)
     assert set(seen) == made
@@ -171,19 +176,20 @@ def test_pager_links_keep_filters(app, viewer, staff):
             make_request(summary=f"Panel {number}", status="time_chosen")
         make_request(summary="Other", status="declined")
     html = viewer.get("/?status=time_chosen&q=panel").get_data(as_text=True)
-    next_url = re.search(r'<a href="([^"]+)" rel="next">', html).group(1).replace("&amp;", "&")
+    next_url = re.search(r'<a href="([^"]+)" rel="next"', html).group(1).replace("&amp;", "&")
     assert "status=time_chosen" in next_url and "q=panel" in next_url
     second = viewer.get(next_url).get_data(as_text=True)
     assert len(srq_ids(second)) == 1
-    assert 'href="/?status=time_chosen&amp;q=panel">First page' in second
+    assert 'href="/?status=time_chosen&amp;q=panel" rel="prev"' in second
 
 
 def test_first_run_guides_step_by_step(viewer):
     html = viewer.get("/").get_data(as_text=True)
     assert "first-run" in html
-    assert 'href="/public-links">Add a Public Link' in html
-    assert 'href="/links">Create a tracked link' in html
-    assert "Open the tracked link as the invitee would" in html
+    steps = html.split('<ol class="steps">')[1].split("</ol>")[0]
+    assert steps.count("<li") == 3  # numbered, in order
+    assert 'href="/public-links/new" role="button" class="small">Add a Public Link' in steps
+    assert "Create a tracked link" in steps and "Book a time as the invitee would" in steps
     assert "fills itself" in html
     assert "sandbox link" not in html  # the sandbox is off in the test config
     assert "Done:" not in html
@@ -192,11 +198,14 @@ def test_first_run_guides_step_by_step(viewer):
 def test_first_run_marks_done_steps_and_offers_sandbox(app_factory, staff):
     app = app_factory(WEBAPP_SANDBOX=True)
     client = sign_in(app.test_client(), staff.id)
+    html = client.get("/").get_data(as_text=True)
+    assert 'action="/public-links/sandbox"' in html and "Register the ready sandbox link" in html
     with app.app_context():
         factories.make_public_link(owner_id=staff.id)
     html = client.get("/").get_data(as_text=True)
-    assert "ready sandbox link" in html
     assert html.count("Done:") == 1
+    assert "ready sandbox link" not in html  # step one is done
+    assert 'href="/links/new" role="button" class="small">Create a tracked link' in html
 
 
 def test_no_first_run_once_requests_exist(app, viewer, world):

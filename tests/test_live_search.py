@@ -181,7 +181,7 @@ def test_search_pages_cover_every_match_once(app, viewer):
     while url:
         html = viewer.get(url).get_data(as_text=True)
         seen += re.findall(r'<tr data-srq="([^"]+)"', html)
-        match = re.search(r'<a href="([^"]+)" rel="next">', html)
+        match = re.search(r'<a href="([^"]+)" rel="next"', html)
         url = match.group(1).replace("&amp;", "&") if match else None
     assert sorted(seen) == sorted(wanted) and len(seen) == len(set(seen))
 

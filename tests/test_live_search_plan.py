@@ -215,8 +215,8 @@ def test_status_choices(app):
 
 def test_status_choices_seek_the_status_index(app):
     with app.app_context():
-        from webapp.live.queries import _PRESENT_STATUSES
+        from webapp.live.queries import PRESENT_STATUSES
 
-        details = plan(_PRESENT_STATUSES)
+        details = plan(PRESENT_STATUSES)
         assert any("ix_scheduling_requests_status_updated (status>?)" in d for d in details)
         assert_no_table_scan(details)

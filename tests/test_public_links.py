@@ -79,8 +79,9 @@ def test_register_lists_it_with_owner_and_count(app, staff_session, staff):
         factories.make_tracked_link(link.id)
     page = staff_session.get("/public-links").get_data(as_text=True)
     assert "Interviews" in page and GOOD_URL in page and "Sam Staff" in page
-    assert f'href="/links?public_link={link.id}&amp;owner=all">2</a>' in page
-    assert "active" in page
+    assert f'href="/links?public_link={link.id}&amp;owner=all"' in page
+    assert 'aria-label="2 tracked links for Interviews">2</a>' in page
+    assert "Active" in page
 
 
 def test_invalid_fields_rerender_with_values_and_reasons(app, staff_session):

@@ -104,7 +104,7 @@ def test_detail_shows_the_tracked_link_and_latest_visits(viewer, booked):
     assert f'<a href="/links/{booked["link_id"]}"><code>cand-001</code></a>' in page
     assert "Marty McFly" in page and "Interviews" in page
     assert f"/l/{booked['slug']}" in page
-    visits = page.split('<table class="visits">')[1].split("</table>")[0]
+    visits = page.split('<table class="data-table visits">')[1].split("</table>")[0]
     assert visits.count("<tr>") == 1 + 50  # header + the latest 50
     assert "refused" not in visits  # the oldest visit is beyond the latest 50
 
@@ -132,17 +132,22 @@ def test_timeline_lists_every_notification_in_order_with_payloads(app, viewer, b
     page = viewer.get(f"/requests/{ref.scheduling_request_id}").get_data(as_text=True)
     timeline = page.split('<ol class="timeline">')[1].split("</ol>")[0]
     assert timeline.count('<li class="notification"') == 4
-    assert timeline.index("2020-01-01 00:00:00 UTC") < timeline.index("Rescheduled")
+    assert timeline.index("Wed 1 Jan 2020, 00:00 UTC") < timeline.index("Rescheduled")
+    assert timeline.index("Booked") < timeline.index("Rescheduled")
     assert timeline.index("Rescheduled") < timeline.index("delivery-failed")
-    assert "stale" in timeline and "Error: not JSON: &lt;unexpected&gt;" in timeline
+    assert "delivery-stale" in timeline and "Error: not JSON: &lt;unexpected&gt;" in timeline
+    assert "<pre" not in timeline  # payloads are technical details, folded away
+    technical = page.split('<details class="technical">')[1].split("</details>")[0]
+    assert technical.index("2020-01-01 00:00:00 UTC") < technical.index("failed")
     payloads = [
-        html_lib.unescape(p.split("</pre>")[0]) for p in timeline.split('<pre class="payload">')[1:]
+        html_lib.unescape(p.split(">", 1)[1].split("</pre>")[0])
+        for p in technical.split('<pre class="payload"')[1:]
     ]
     assert json.loads(payloads[1])["notification"]["type"] == "scheduling_request_time_chosen"
     assert '\n  "notification": {' in payloads[1]  # pretty-printed
     assert payloads[3] == "{broken <b>json\ufffd"
-    assert "<b>json" not in timeline  # shown escaped
-    assert "(not valid JSON)" in timeline
+    assert "<b>json" not in technical  # shown escaped
+    assert "not valid JSON" in technical
 
 
 def test_unmatched_request_says_so(app, viewer):
@@ -150,7 +155,7 @@ def test_unmatched_request_says_so(app, viewer):
         ref = make_request(correlation_id="stray-42")
     page = viewer.get(f"/requests/{ref.scheduling_request_id}").get_data(as_text=True)
     assert "No tracked link has the correlation ID <code>stray-42</code>" in page
-    assert "unmatched" in page
+    assert "Unmatched" in page
 
 
 def test_html_and_script_urls_from_cronofy_are_inert(app, viewer):

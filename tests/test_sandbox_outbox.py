@@ -1,4 +1,5 @@
-"""The sandbox outbox over real HTTP: signed delivery, retries with backoff, claiming."""
+"""Sandbox notifications through the shared outbox over real HTTP: signed delivery, retries
+with Cronofy's backoff, claiming, the background worker."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 from tests.test_sandbox_capture import CaptureServer
 from tests.test_sandbox_pages import book, outbox_rows
+from webapp import outbox as shared_outbox
 from webapp.extensions import db
-from webapp.models import SandboxOutbox, utcnow
+from webapp.models import OutboxMessage, utcnow
 from webapp.sandbox import outbox
 from webapp.sandbox.notifications import CONTENT_TYPE
 from webapp.webhooks.signatures import HEADER
@@ -46,19 +48,19 @@ def test_a_round_delivers_the_stored_bytes_with_the_signature(app_factory, captu
     [row] = outbox_rows(app)
     assert capture.requests == []  # nothing is sent inside the invitee's request
 
-    rounds = outbox.drain(app)
+    rounds = shared_outbox.drain(app)
     assert rounds[0].delivered == 1
     [received] = capture.requests
     assert received.authentic
     assert received.body == row.body
     assert received.headers["content-type"] == CONTENT_TYPE
-    assert received.headers[HEADER.lower()] == row.signature
+    assert received.headers[HEADER.lower()] == row.headers[HEADER]
     assert received.json()["notification"]["type"] == "scheduling_request_time_chosen"
     [row] = outbox_rows(app)
     assert row.delivered_at is not None
     assert row.attempts == 1
     assert row.last_status == 200
-    assert outbox.drain(app)[0].attempted == 0  # delivered rows are never sent again
+    assert shared_outbox.drain(app)[0].attempted == 0  # delivered rows are never sent again
 
 
 def test_failures_are_retried_with_backoff_until_delivered(app_factory):
@@ -112,26 +114,26 @@ def test_a_claimed_row_is_not_sent_by_another_sender(app_factory, capture):
     book(app.test_client(), app)
     now = utcnow()
     with app.app_context():
-        claimed = outbox._claim_due(now, "other-worker", 10)
+        claimed = shared_outbox.claim_due(now, "other-worker", 10)
         assert len(claimed) == 1
         blocked = outbox.send_due(now)
         assert blocked.attempted == 0
-        assert blocked.next_due == now + timedelta(seconds=outbox.CLAIM_SECONDS)
+        assert blocked.next_due == now + timedelta(seconds=shared_outbox.CLAIM_SECONDS)
         # The other worker died: once its claim lapses the row is sent after all.
-        later = now + timedelta(seconds=outbox.CLAIM_SECONDS + 1)
+        later = now + timedelta(seconds=shared_outbox.CLAIM_SECONDS + 1)
         assert outbox.send_due(later).delivered == 1
     assert len(capture.requests) == 1
 
 
 def test_the_background_sender_delivers_without_help(app_factory, capture):
-    app = sandbox(app_factory, capture, SANDBOX_BACKGROUND_SENDER=True)
+    app = sandbox(app_factory, capture, OUTBOX_WORKER=True)
     try:
         client = app.test_client()
         book(client, app)
         received = capture.wait_for(1, timeout=10)
         assert len(received) == 1 and received[0].authentic
-        sender = app.extensions["sandbox_outbox_sender"]
-        assert sender.alive()
+        sender = shared_outbox.worker_for(app)
+        assert sender is not None and sender.alive()
 
         location = book(client, app)[0].headers["Location"]
         client.post(location + "/decline")
@@ -140,22 +142,22 @@ def test_the_background_sender_delivers_without_help(app_factory, capture):
             "scheduling_request_time_chosen",
             "scheduling_request_declined",
         ]
-        assert app.extensions["sandbox_outbox_sender"] is sender  # one per process
+        assert shared_outbox.worker_for(app) is sender  # one per process
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             with app.app_context():
                 pending = db.session.scalar(
                     db.select(db.func.count())
-                    .select_from(SandboxOutbox)
-                    .where(SandboxOutbox.delivered_at.is_(None))
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.delivered_at.is_(None))
                 )
             if pending == 0:
                 break
             time.sleep(0.05)
         assert pending == 0
     finally:
-        outbox.stop(app)
-    assert "sandbox_outbox_sender" not in app.extensions
+        shared_outbox.stop(app)
+    assert shared_outbox.worker_for(app) is None
     assert not sender.thread.is_alive()
 
 
@@ -164,5 +166,5 @@ def test_the_background_sender_is_off_under_testing_by_default(app_factory, capt
     book(app.test_client(), app)
     time.sleep(0.3)
     assert capture.requests == []
-    assert "sandbox_outbox_sender" not in app.extensions
+    assert shared_outbox.worker_for(app) is None
     assert json.loads(outbox_rows(app)[0].body)["notification"]["type"]

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import factories
 from webapp.extensions import db
-from webapp.models import SandboxBooking, SandboxClaim, SandboxOutbox, utcnow
+from webapp.models import OutboxMessage, SandboxBooking, SandboxClaim, utcnow
 from webapp.sandbox import notifications
 from webapp.tracking.tokens import mint_claim_token
 from webapp.webhooks.signatures import is_authentic
@@ -83,9 +83,14 @@ def only_booking(app) -> SandboxBooking:
         return bookings[0]
 
 
-def outbox_rows(app) -> list[SandboxOutbox]:
+def outbox_rows(app) -> list[OutboxMessage]:
+    """The sandbox's notifications in the shared outbox, oldest first."""
     with app.app_context():
-        rows = db.session.scalars(db.select(SandboxOutbox).order_by(SandboxOutbox.id)).all()
+        rows = db.session.scalars(
+            db.select(OutboxMessage)
+            .where(OutboxMessage.kind == "sandbox")
+            .order_by(OutboxMessage.id)
+        ).all()
         db.session.expunge_all()
         return rows
 
@@ -163,10 +168,10 @@ def test_a_token_for_another_embed_key_is_refused(sandbox_app, invitee):
     assert "wrong_issuer" in response.get_data(as_text=True)
 
 
-def test_no_token_is_a_bad_request(invitee):
-    response = invitee.get("/sandbox/pls/demo?correlation_id=x")
+def test_a_malformed_token_is_a_bad_request(invitee):
+    response = invitee.get("/sandbox/pls/demo?correlation_id=x&claim_token=not.a.jwt")
     assert response.status_code == 400
-    assert "missing_token" in response.get_data(as_text=True)
+    assert "malformed" in response.get_data(as_text=True)
 
 
 def test_overlong_metadata_is_refused(sandbox_app, invitee):
@@ -201,19 +206,23 @@ def test_confirm_creates_a_booking_and_queues_a_signed_notification(sandbox_app,
     assert booking.status == "time_chosen"
 
     [row] = outbox_rows(sandbox_app)
-    assert row.url == RECEIVER
+    assert row.target == RECEIVER
     assert row.delivered_at is None and row.attempts == 0
-    assert row.notification_type == notifications.TIME_CHOSEN
-    assert is_authentic(row.body, row.signature, sandbox_app.config["CLIENT_SECRETS"][:1])
+    assert row.topic == notifications.TIME_CHOSEN
+    signature = row.headers[notifications.HEADER]
+    assert is_authentic(row.body, signature, sandbox_app.config["CLIENT_SECRETS"][:1])
+    assert "," not in signature  # one configured secret: one value
     payload = json.loads(row.body)
     assert payload["notification"]["type"] == "scheduling_request_time_chosen"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload["notification"]["triggered_at"])
     request = payload["scheduling_request"]
     view_url = f"http://localhost/sandbox/bookings/{booking.confirmation_token}"
+    dashboard_id = booking.scheduling_request_id.removeprefix("srq_")
     assert request["scheduling_request_id"] == booking.scheduling_request_id
     assert request["slot_selection"] == "complete"
     assert request["primary_select_url"] == view_url
-    assert request["dashboard_url"] == view_url
+    # Cronofy's shape: https://app.cronofy.com/scheduler/<the id without "srq_">
+    assert request["dashboard_url"] == f"http://localhost/sandbox/scheduler/{dashboard_id}"
     assert request["recipient_operations"] == {
         "view_url": view_url,
         "reschedule_url": view_url + "?reschedule=true",
@@ -293,7 +302,7 @@ def test_reschedule_then_decline_queue_notifications_in_order(sandbox_app, invit
     response, form = book(invitee, sandbox_app)
     location = response.headers["Location"]
     page = invitee.get(location).get_data(as_text=True)
-    assert "Your booking" in page and "Time chosen" in page
+    assert "Your booking" in page and "Booked" in page
     assert "data-confirm=" in page
     new_slot = slot_keys(page)[0]
     assert new_slot != form["slot"]

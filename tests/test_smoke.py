@@ -1,7 +1,8 @@
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    # Issue 12 §6: /healthz also says when the newest notification arrived (none yet: null).
+    assert response.get_json() == {"status": "ok", "last_notification_at": None}
 
 
 def test_security_headers(client):

@@ -163,11 +163,24 @@ def test_list_filters_search_and_owner_defaults(app, client, staff, admin, publi
     assert "mine-2" in page and "mine-1" not in page and "theirs-1" not in page
     page = client.get("/links?q=nothing-matches").get_data(as_text=True)
     assert "No tracked links match" in page
+    # "Created by" defaults the same way for everyone: "Mine" when you have links.
     sign_in_session(app, client, admin.id)
     page = client.get("/links").get_data(as_text=True)
-    assert all(cid in page for cid in ("mine-1", "mine-2", "theirs-1"))  # admin: all
-    assert "theirs-1" in client.get("/links?owner=mine").get_data(as_text=True)
-    assert "mine-1" not in client.get("/links?owner=mine").get_data(as_text=True)
+    assert "theirs-1" in page and "mine-1" not in page
+    assert '<option value="mine" selected>Mine</option>' in page
+    page = client.get("/links?owner=all").get_data(as_text=True)
+    assert all(cid in page for cid in ("mine-1", "mine-2", "theirs-1"))
+
+
+def test_created_by_defaults_to_anyone_without_links_of_ones_own(
+    app, client, staff, admin, public_link
+):
+    with app.app_context():
+        factories.make_tracked_link(public_link, "theirs-1", admin.id)
+    sign_in_session(app, client, staff.id)
+    page = client.get("/links").get_data(as_text=True)
+    assert "theirs-1" in page
+    assert '<option value="all" selected>Anyone</option>' in page
 
 
 def test_list_pages_with_a_keyset_cursor(app, staff_session, staff, public_link):
@@ -190,7 +203,13 @@ def test_list_pages_with_a_keyset_cursor(app, staff_session, staff, public_link)
             event.remove(engine, "before_cursor_execute", record)
     assert "cid-059" in first and "cid-010" in first and "cid-009" not in first
     assert "cid-009" in second and "cid-000" in second and "cid-010" not in second
-    assert 'rel="next"' not in second and "First page" in second
+    assert 'rel="next"' not in second and 'rel="prev"' in second
+    assert "<strong>1–50</strong> of <strong>60</strong> tracked links" in first
+    assert "<strong>51–60</strong> of <strong>60</strong> tracked links" in second
+    back = second.split('rel="prev"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert staff_session.get(back.replace("&amp;", "&")).get_data(as_text=True).count(
+        "cid-0"
+    ) == first.count("cid-0")
     # SQLite renders LIMIT with "OFFSET 0"; any other offset would be offset pagination.
     offsets = [params[-1] for statement, params in statements if "OFFSET" in statement.upper()]
     assert set(offsets) <= {0}
@@ -223,7 +242,7 @@ def test_list_shows_clicks_booking_state_and_copy_button(app, staff_session, sta
         db.session.commit()
     page = staff_session.get("/links").get_data(as_text=True)
     row = page.split(f'href="/links/{link_id}"')[1].split("</tr>")[0]
-    assert "<td>2</td>" in row
+    assert 'data-label="Clicks">2</td>' in row
     assert 'href="/requests/srq_new"' in row and "Rescheduled" in row and "srq_old" not in row
     assert f'data-copy="http://localhost/l/{slug}"' in row
     detail = staff_session.get(f"/links/{link_id}").get_data(as_text=True)
@@ -240,7 +259,7 @@ def test_disable_and_enable(app, staff_session, staff, public_link, client):
     assert response.status_code == 302 and response.headers["Location"] == "/links?q=toggle"
     assert tracked(app)[0].disabled_at is not None
     assert client.get(f"/l/{slug}").status_code == 410
-    assert "disabled" in staff_session.get("/links").get_data(as_text=True)
+    assert "Disabled" in staff_session.get("/links").get_data(as_text=True)
     response = staff_session.post(f"/links/{link_id}/enable", data={"next": "https://evil.com/"})
     assert response.headers["Location"] == f"/links/{link_id}"
     assert tracked(app)[0].disabled_at is None
@@ -253,7 +272,12 @@ def test_detail_page_edits_fields(app, staff_session, staff, public_link):
         link = factories.make_tracked_link(public_link, "mine", staff.id, label="Old")
         link_id = link.id
     page = staff_session.get(f"/links/{link_id}").get_data(as_text=True)
-    assert 'value="Old"' in page and "Nobody has opened this link yet" in page
+    # The link's page shows its facts; editing is one click away, on its own page.
+    assert "Nobody has opened this link yet" in page and 'name="label"' not in page
+    assert f'href="/links/{link_id}/edit"' in page
+    page = staff_session.get(f"/links/{link_id}/edit").get_data(as_text=True)
+    assert 'value="Old"' in page and f'action="/links/{link_id}"' in page
+    assert page.count('name="utm_') == 5 and "utm-grid" in page
     bad = staff_session.post(
         f"/links/{link_id}", data=form(public_link, correlation_id="taken", label="New")
     )
@@ -287,7 +311,8 @@ def test_staff_cannot_change_someone_elses_link(app, staff_session, admin, publi
         == 403
     )
     page = staff_session.get(f"/links/{link_id}").get_data(as_text=True)
-    assert page.count("<form") == 1  # only the sign-out form: no edit, no disable
+    assert f"/links/{link_id}/edit" not in page and f"/links/{link_id}/disable" not in page
+    assert staff_session.get(f"/links/{link_id}/edit").status_code == 403
 
 
 def test_export_csv_of_the_filtered_list(app, staff_session, staff, public_link):
@@ -365,7 +390,9 @@ def test_deactivated_public_link_stays_selectable_on_its_links(
         db.session.get(PublicLink, public_link).active = False
         db.session.commit()
     page = staff_session.get(f"/links/{link_id}").get_data(as_text=True)
-    assert "Interviews (deactivated)" in page and "Public Link deactivated" in page
+    assert "Public Link deactivated" in page
+    page = staff_session.get(f"/links/{link_id}/edit").get_data(as_text=True)
+    assert "Interviews (deactivated)" in page
     ok = staff_session.post(
         f"/links/{link_id}", data=form(public_link, correlation_id="keep", label="x")
     )

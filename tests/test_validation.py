@@ -82,7 +82,8 @@ def test_urls_are_normalised_and_queries_kept(url, expected):
         ("https://app.cronofy.com", "path must be /pls/"),
         ("https://app.cronofy.com/", "path must be /pls/"),
         ("https://app.cronofy.com/pls/", "path must be /pls/"),
-        ("https://app.cronofy.com/pls/abc/", "path must be /pls/"),
+        ("https://app.cronofy.com/pls/abc//", "path must be /pls/"),
+        ("https://app.cronofy.com/pls//", "path must be /pls/"),
         ("https://app.cronofy.com/pls/abc/def", "path must be /pls/"),
         ("https://app.cronofy.com/pls/a.b", "path must be /pls/"),
         ("https://app.cronofy.com/pls/%41bc", "path must be /pls/"),
@@ -112,6 +113,44 @@ def test_look_alikes_and_tricks_are_refused_with_a_reason(url, reason):
         validate_public_link_url(url)
     assert reason.lower() in str(raised.value).lower()
     assert isinstance(raised.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("CLAIM_TOKEN=x", "claim_token"),
+        ("Correlation_Id=1", "correlation_id"),
+        ("utm_SOURCE=a", "utm_source"),
+        ("lang=en;claim_token=x", "claim_token"),
+        ("lang=en;Correlation_ID=x", "correlation_id"),
+        ("a=1&b=2;utm_campaign=x", "utm_campaign"),
+        ("claim%5Ftoken=x", "claim_token"),
+        ("utm_id=42", "utm_id"),  # every utm_* key is Cronofy's metadata
+        (";claim_token", "claim_token"),
+    ],
+)
+def test_reserved_query_keys_are_refused_in_any_case_and_after_semicolons(query, key):
+    with pytest.raises(InvalidPublicLinkURL) as raised:
+        validate_public_link_url(f"https://app.cronofy.com/pls/abc?{query}")
+    assert key in str(raised.value)
+    with pytest.raises(InvalidPublicLinkURL):
+        validate_public_link_url(f"{SANDBOX}/sandbox/pls/demo?{query}", sandbox_origin=SANDBOX)
+
+
+def test_other_query_keys_are_kept_as_they_are():
+    url = "https://app.cronofy.com/pls/abc?lang=en;x=claim_token&utm=1&my_utm_source=2"
+    assert validate_public_link_url(url) == url
+
+
+def test_a_trailing_slash_after_the_code_is_the_same_page():
+    assert (
+        validate_public_link_url("https://app-uk.cronofy.com/pls/Q5-ZDPM8/?lang=en")
+        == "https://app-uk.cronofy.com/pls/Q5-ZDPM8?lang=en"
+    )
+    assert (
+        validate_public_link_url(f"{SANDBOX}/sandbox/pls/demo/", sandbox_origin=SANDBOX)
+        == f"{SANDBOX}/sandbox/pls/demo"
+    )
 
 
 @pytest.mark.parametrize("value", [None, 5, ["https://app.cronofy.com/pls/x"], b"https://x"])

@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         health,
         jsonprovider,
         models,
+        outbox,
         proxies,
         security,
         templating,
@@ -53,9 +54,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    outbox.init_app(app)
 
-    from webapp import cli
+    from webapp import organisation
+
+    organisation.init_app(app)
+
+    from webapp import alerts, cli
     from webapp.api import bp as api_bp
+    from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.links import bp as links_bp
     from webapp.live import bp as live_bp
@@ -71,5 +78,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(live_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sandbox_bp)
+    app.register_blueprint(audit_bp)  # issue 12 §4: the audit log
+    alerts.init_app(app)  # issue 12 §6: the silence alarm
+    app.register_blueprint(organisation.bp)
     cli.init_app(app)
+
+    from webapp import mail, outbound
+    from webapp.sandbox import outbox as sandbox_outbox
+
+    sandbox_outbox.init_app(app)  # senders of the outbox, one per kind of message
+    outbound.init_app(app)
+    mail.init_app(app)
     return app

@@ -13,8 +13,11 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
+
+from webapp.private_files import make_private_folder, write_private
 
 MAX_CLAIM_TOKEN_TTL = 4 * 60 * 60
 MIN_CLAIM_TOKEN_TTL = 60
@@ -39,12 +42,30 @@ DEFAULTS: dict[str, Any] = {
     "WEBAPP_SANDBOX": None,  # None: on only while no Cronofy credentials are set
     "PUBLIC_BASE_URL": None,
     "TRUSTED_PROXIES": 0,
+    "TRUSTED_HOSTS": None,  # None: PUBLIC_BASE_URL's host, else the loopback names
     "LOGIN_THROTTLE_LIMIT": 10,
     "LOGIN_THROTTLE_WINDOW": timedelta(minutes=15),
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:600000",
     "SSE_POLL_INTERVAL": 0.25,
     "SSE_HEARTBEAT": 15.0,
     "SSE_MAX_DURATION": 300.0,  # a stream ends and the browser reconnects from its cursor
+    # Open live streams each worker process keeps (webapp/live/capacity.py). None: half of
+    # WEBAPP_WORKER_THREADS, which gunicorn.conf.py sets to the worker's thread count, so the
+    # other half always serves ordinary requests and the receiver.
+    "LIVE_STREAMS_PER_WORKER": None,
+    "LIVE_STREAMS_PER_USER": 4,  # per worker process too
+    "WEBAPP_WORKER_THREADS": None,
+    # Silence alarm (webapp/alerts/silence.py): hours without a notification while people
+    # clicked, and how long each process reuses its last check.
+    "ALERT_SILENCE_HOURS": 24,
+    "ALERT_SILENCE_CACHE_SECONDS": 30,
+    # Outbound messages (webapp/outbox/, webapp/outbound/, webapp/mail/).
+    "OUTBOX_WORKER": None,  # None: a sending thread per process, except under TESTING
+    "MAIL_URL": None,  # smtp://user:pass@host:port, smtps://..., ?starttls=1; unset: no email
+    "MAIL_FROM": None,
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
+    "OUTBOUND_CONNECT_TIMEOUT": 5.0,
+    "OUTBOUND_READ_TIMEOUT": 10.0,
 }
 
 ENV_STRINGS = (
@@ -54,9 +75,30 @@ ENV_STRINGS = (
     "CRONOFY_SCHEDULER_EMBED_SECRET",
     "CRONOFY_CLIENT_SECRET",
     "PUBLIC_BASE_URL",
+    "TRUSTED_HOSTS",
+    "MAIL_URL",
+    "MAIL_FROM",
 )
-ENV_FLAGS = ("WEBAPP_SANDBOX", "SESSION_COOKIE_SECURE")
-ENV_INTS = ("CLAIM_TOKEN_TTL", "TRUSTED_PROXIES")
+ENV_FLAGS = (
+    "WEBAPP_SANDBOX",
+    "SESSION_COOKIE_SECURE",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+    "OUTBOX_WORKER",
+)
+ENV_INTS = (
+    "CLAIM_TOKEN_TTL",
+    "TRUSTED_PROXIES",
+    "LIVE_STREAMS_PER_WORKER",
+    "LIVE_STREAMS_PER_USER",
+    "WEBAPP_WORKER_THREADS",
+    "ALERT_SILENCE_HOURS",
+    "OUTBOX_CLAIM_SECONDS",
+)
+
+# What a newcomer types to reach the app on their own machine. Werkzeug 3.1 cannot match a
+# bracketed IPv6 literal against TRUSTED_HOSTS, so "[::1]" is listed for when it can.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+ANY_HOST = "*"
 
 CREDENTIAL_KEYS = (
     "CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY",
@@ -111,7 +153,7 @@ def _apply_environment(app: Flask, environ: os._Environ[str] | dict[str, str]) -
 def _derive(app: Flask) -> None:
     config = app.config
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_folder(instance)
 
     if config.get("DATABASE_URL") and not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["DATABASE_URL"])
@@ -128,10 +170,16 @@ def _derive(app: Flask) -> None:
             f"{MAX_CLAIM_TOKEN_TTL} seconds (Cronofy refuses longer), got {ttl}"
         )
     config["CLAIM_TOKEN_TTL"] = ttl
+    _check_stream_caps(config)
+    silence_hours = int(config["ALERT_SILENCE_HOURS"])
+    if silence_hours < 1:
+        raise ConfigError(f"ALERT_SILENCE_HOURS must be at least 1 (hours), got {silence_hours}")
+    config["ALERT_SILENCE_HOURS"] = silence_hours
     config["SESSION_COOKIE_SECURE"] = bool(parse_flag(config["SESSION_COOKIE_SECURE"]))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if config.get("PUBLIC_BASE_URL"):
-        config["PUBLIC_BASE_URL"] = str(config["PUBLIC_BASE_URL"]).rstrip("/")
+        config["PUBLIC_BASE_URL"] = _check_base_url(str(config["PUBLIC_BASE_URL"]))
+    config["TRUSTED_HOSTS"] = trusted_hosts(config.get("TRUSTED_HOSTS"), config["PUBLIC_BASE_URL"])
 
     real_credentials = any(config.get(key) for key in CREDENTIAL_KEYS)
     sandbox = parse_flag(config.get("WEBAPP_SANDBOX"))
@@ -144,6 +192,28 @@ def _derive(app: Flask) -> None:
         config["SANDBOX_CREDENTIALS_GENERATED"] = True
 
     config["CLIENT_SECRETS"] = split_secrets(config.get("CRONOFY_CLIENT_SECRET"))
+    config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = bool(
+        parse_flag(config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS"))
+    )
+    config["OUTBOX_WORKER"] = parse_flag(config.get("OUTBOX_WORKER"))  # None: by TESTING
+
+
+def _check_stream_caps(config: Any) -> None:
+    for name, lowest in (
+        ("LIVE_STREAMS_PER_WORKER", 0),
+        ("LIVE_STREAMS_PER_USER", 1),
+        ("WEBAPP_WORKER_THREADS", 1),
+    ):
+        value = config.get(name)
+        if value is None and name != "LIVE_STREAMS_PER_USER":
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+        if number < lowest:
+            raise ConfigError(f"{name} must be at least {lowest}, got {number}")
+        config[name] = number
 
 
 def split_secrets(value: str | None) -> list[str]:
@@ -151,6 +221,53 @@ def split_secrets(value: str | None) -> list[str]:
     if not value:
         return []
     return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _check_base_url(value: str) -> str:
+    base = value.strip().rstrip("/")
+    parts = urlsplit(base)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be the app's public origin, e.g. https://links.example.com, "
+            f"not {value!r}"
+        )
+    return base
+
+
+def trusted_hosts(value: str | list[str] | None, public_base_url: str | None) -> list[str] | None:
+    """The host names the app answers to (Flask's TRUSTED_HOSTS); None means any.
+
+    Given: a comma list (or a list) of names, `.example.com` for a domain and its subdomains,
+    or `*` for any host. Not given: PUBLIC_BASE_URL's host, or without it the loopback names
+    (development). A loopback PUBLIC_BASE_URL trusts every loopback name, since
+    http://localhost:5000 and http://127.0.0.1:5000 are the same app to whoever types them.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if not public_base_url:
+            return list(LOOPBACK_HOSTS)
+        host = _host_of(public_base_url)
+        return list(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else [host]
+    names = value.split(",") if isinstance(value, str) else list(value)
+    hosts = [str(name).strip().lower() for name in names if str(name).strip()]
+    if ANY_HOST in hosts:
+        return None
+    for host in hosts:
+        if "/" in host or "@" in host:
+            raise ConfigError(
+                f"TRUSTED_HOSTS lists host names such as links.example.com, not URLs: {host!r}"
+            )
+    return hosts
+
+
+def _host_of(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return f"[{host}]" if ":" in host else host
 
 
 def embed_credentials_configured(config: dict[str, Any]) -> bool:
@@ -168,31 +285,15 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Create path (mode 600) atomically; FileExistsError if another process won the race.
-
-    Written to a temporary file first and hard-linked into place, so that a concurrent
-    reader (several gunicorn workers start at once) never sees a half-written file.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _read_or_create_secret(path: Path) -> str:
     with contextlib.suppress(FileExistsError):
-        _write_private(path, secrets.token_hex(32))
+        write_private(path, secrets.token_hex(32))
     return path.read_text().strip()
 
 
 def _read_or_create_sandbox_credentials(path: Path) -> dict[str, str]:
     with contextlib.suppress(FileExistsError):
-        _write_private(
+        write_private(
             path,
             json.dumps(
                 {

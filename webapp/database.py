@@ -10,9 +10,11 @@ that the live streams never hold the write lock.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -21,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
 
 from webapp.extensions import db
+from webapp.private_files import create_private_file
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 
@@ -33,6 +36,16 @@ def init_app(app: Flask) -> None:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+
+        @event.listens_for(engine, "do_connect")
+        def _create_owner_only(*_args):  # type: ignore[no-untyped-def]
+            # Before SQLite creates the file with the umask's mode (the app, and migrations).
+            with contextlib.suppress(FileNotFoundError):  # no folder: SQLite says so itself
+                create_private_file(path)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).

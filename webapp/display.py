@@ -49,3 +49,9 @@ def decode_payload(body: bytes | None) -> tuple[Any, str]:
 def _finite_or_text(text: str) -> float | str:
     value = float(text)
     return value if math.isfinite(value) else text
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 row', '2 rows', '1,234 tracked links': the count with the right form of the noun."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {word}"

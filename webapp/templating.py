@@ -1,37 +1,120 @@
-"""Template helpers: the mode banner, times, and humanised notification types."""
+"""Template helpers: the mode banner, times, and the words the pages use for app values.
+
+One vocabulary for every page: Cronofy's notification types become "Booked",
+"Rescheduled", "Declined" (unknown ones humanised), visitors are a "person" or a "bot or
+preview", and a click that minted a token was "sent to booking page".
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, session
+from flask_login import current_user
 
 from webapp.config import embed_credentials_configured
+from webapp.display import plural
+
+# Cronofy's type names (without the scheduling_request_ prefix), in the user's words.
+STATUS_WORDS = {
+    "time_chosen": "Booked",
+    "rescheduled": "Rescheduled",
+    "time_rescheduled": "Rescheduled",
+    "declined": "Declined",
+    "cancelled": "Cancelled",
+}
+STATUS_TONES = {
+    "time_chosen": "success",
+    "rescheduled": "info",
+    "time_rescheduled": "info",
+    "declined": "danger",
+    "cancelled": "danger",
+}
+VISITOR_WORDS = {
+    "human": "person",
+    "bot": "bot or preview",
+    "preview": "bot or preview",
+    "head": "bot or preview",
+}
+OUTCOME_WORDS = {
+    "redirect": "sent to booking page",
+    "booked": "sent to their booking",
+    "refused": "turned away: link switched off",
+    "preview": "shown a Continue page",
+    "unavailable": "booking page unavailable",
+}
+BANNER_SESSION_KEY = "banner_dismissed"
 
 
 def app_mode() -> dict[str, Any]:
-    """What the banner says: sandbox or live, and what live mode still lacks."""
+    """Sandbox or live, and what live mode still lacks (the settings page lists it)."""
     config = current_app.config
     missing = []
     if not embed_credentials_configured(config) or config.get("SANDBOX_CREDENTIALS_GENERATED"):
         missing.append("CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY and CRONOFY_SCHEDULER_EMBED_SECRET")
     if not config.get("CLIENT_SECRETS") or config.get("SANDBOX_CREDENTIALS_GENERATED"):
         missing.append("CRONOFY_CLIENT_SECRET")
+    sandbox = bool(config.get("WEBAPP_SANDBOX"))
     return {
-        "sandbox": bool(config.get("WEBAPP_SANDBOX")),
+        "sandbox": sandbox,
         "missing_for_live": missing,
         "can_mint": embed_credentials_configured(config),
         "can_receive": bool(config.get("CLIENT_SECRETS")),
+        # Names the state the banner describes: dismissing it hides that state only.
+        "key": "sandbox" if sandbox else ("incomplete" if missing else "live"),
     }
 
 
+def banner() -> dict[str, str] | None:
+    """The one-line banner for the signed-in person, or None (live and complete, or
+    dismissed for this session). The configuration steps are on the settings page."""
+    mode = app_mode()
+    if mode["key"] == "live" or session.get(BANNER_SESSION_KEY) == mode["key"]:
+        return None
+    if mode["sandbox"]:
+        text = "Sandbox mode: bookings are simulated."
+    elif not mode["can_mint"]:
+        text = "Live mode is not fully set up: links cannot open Cronofy."
+    else:
+        text = "Live mode is not fully set up: bookings are not received."
+    return {"key": mode["key"], "tone": "sandbox" if mode["sandbox"] else "warning", "text": text}
+
+
 def humanize_type(value: str | None) -> str:
-    """'scheduling_request_time_chosen' -> 'Time chosen'; unknown types read the same way."""
+    """'scheduling_request_time_chosen' -> 'Booked'; unknown types read as words."""
     if not value:
         return "Unknown"
-    text = value.removeprefix("scheduling_request_").replace("_", " ").replace(".", " ").strip()
+    bare = value.removeprefix("scheduling_request_")
+    if bare in STATUS_WORDS:
+        return STATUS_WORDS[bare]
+    text = bare.replace("_", " ").replace(".", " ").strip()
     return text[:1].upper() + text[1:] if text else "Unknown"
+
+
+def status_tone(value: str | None) -> str:
+    """The badge colour of a status: success, info, danger or neutral."""
+    bare = (value or "").removeprefix("scheduling_request_")
+    return STATUS_TONES.get(bare, "neutral")
+
+
+def visitor_kind(agent_class: str | None) -> str:
+    return VISITOR_WORDS.get(agent_class or "", agent_class or "unknown")
+
+
+def visit_outcome(outcome: str | None) -> str:
+    return OUTCOME_WORDS.get(outcome or "", (outcome or "unknown").replace("_", " "))
+
+
+def initials(name: str | None) -> str:
+    """Up to two letters for an avatar: "Ada Admin" -> "AA", "ada@example.com" -> "A"."""
+    words = [word for word in (name or "").split("@")[0].replace(".", " ").split() if word]
+    letters = "".join(word[0] for word in words[:2]).upper()
+    return letters or "?"
+
+
+def number(value: int | None) -> str:
+    return f"{value or 0:,}"
 
 
 def iso_utc(value: datetime | None) -> str:
@@ -46,6 +129,27 @@ def exact_time(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def friendly_time(value: datetime | None) -> str:
+    """'Tue 3 Mar 2026, 14:30 UTC': how a person reads a meeting time."""
+    if value is None:
+        return ""
+    moment = value.astimezone(UTC)
+    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def friendly_iso(value: str | None) -> str:
+    """An ISO-8601 time from a payload, as friendly_time; the text itself if it is not one."""
+    if not value:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        return value
+    return friendly_time(parsed)
+
+
 def relative_time(value: datetime | None, now: datetime | None = None) -> str:
     if value is None:
         return "never"
@@ -54,14 +158,37 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
         return "just now"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+            return f"{plural(seconds // size, unit)} ago"
     return "just now" if seconds < 10 else f"{seconds} seconds ago"
 
 
+def shell_context() -> dict[str, Any]:
+    """What the layout needs about the signed-in person (nothing for anonymous pages)."""
+    if not current_user or not current_user.is_authenticated:
+        return {}
+    return {
+        "me": {
+            "name": current_user.display_name,
+            "email": current_user.email,
+            "role": "Admin" if current_user.is_admin else "Staff",
+            "initials": initials(current_user.name or current_user.email),
+        }
+    }
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["humanize_type"] = humanize_type
-    app.jinja_env.filters["iso_utc"] = iso_utc
-    app.jinja_env.filters["exact_time"] = exact_time
-    app.jinja_env.filters["relative_time"] = relative_time
+    filters = app.jinja_env.filters
+    filters["humanize_type"] = humanize_type
+    filters["status_tone"] = status_tone
+    filters["visitor_kind"] = visitor_kind
+    filters["visit_outcome"] = visit_outcome
+    filters["iso_utc"] = iso_utc
+    filters["exact_time"] = exact_time
+    filters["friendly_time"] = friendly_time
+    filters["friendly_iso"] = friendly_iso
+    filters["relative_time"] = relative_time
+    filters["number"] = number
+    filters["plural"] = plural
     app.jinja_env.globals["app_mode"] = app_mode
+    app.jinja_env.globals["banner"] = banner
+    app.jinja_env.globals["shell_context"] = shell_context

@@ -2,6 +2,9 @@
 // by Scheduling Request id. No inline script anywhere (strict CSP), so this file reads what
 // it needs from data attributes the page renders:
 //   <table data-live-table data-stream-url="/live/stream?..." data-cursor="N" data-first-page="1">
+// When the server refuses the stream (429: too many open streams, see
+// webapp/live/capacity.py; or signed out, or down), the page says live updates are paused,
+// offers a refresh, and tries again slowly, resuming from the last cursor it saw.
 (function () {
   "use strict";
 
@@ -13,17 +16,34 @@
   var firstPage = table.getAttribute("data-first-page") === "1";
   var streamUrl = table.getAttribute("data-stream-url");
   var cursor = table.getAttribute("data-cursor") || "0";
+  var refreshButton = document.querySelector("[data-live-refresh]");
   var source = null;
-  var retryDelay = 2000;
+  var FIRST_RETRY = 15000;
+  var LAST_RETRY = 300000;
+  var retryDelay = FIRST_RETRY;
 
   function setState(state) {
+    if (refreshButton) refreshButton.hidden = state !== "paused" && state !== "unavailable";
     if (!indicator) return;
     indicator.hidden = false;
     indicator.setAttribute("data-state", state);
     indicator.textContent = state === "live" ? "Live"
       : state === "reconnecting" ? "Reconnecting…"
-      : state === "unavailable" ? "Live updates unavailable: reload to refresh"
+      : state === "paused" ? "Live updates paused: this table may be out of date"
+      : state === "unavailable" ? "Live updates unavailable: refresh to see changes"
       : "Connecting…";
+  }
+
+  if (refreshButton) {
+    refreshButton.addEventListener("click", function () { window.location.reload(); });
+  }
+
+  // A refused stream is tried again slowly (15 s, doubling to 5 minutes, with jitter so that
+  // many pages refused together do not come back together).
+  function retryLater() {
+    var delay = retryDelay * (0.8 + Math.random() * 0.4);
+    retryDelay = Math.min(retryDelay * 2, LAST_RETRY);
+    setTimeout(function () { if (!source) connect(); }, delay);
   }
 
   function findRow(id) {
@@ -83,17 +103,20 @@
   function connect() {
     if (!window.EventSource) { setState("unavailable"); return; }
     source = new EventSource(withCursor(streamUrl, cursor));
-    source.addEventListener("open", function () { retryDelay = 2000; setState("live"); });
+    source.addEventListener("open", function () { retryDelay = FIRST_RETRY; setState("live"); });
     source.addEventListener("row", function (event) { remember(event); onRow(event); });
     source.addEventListener("cursor", remember);
     source.addEventListener("error", function () {
-      setState("reconnecting");
-      // The browser reconnects by itself (sending Last-Event-ID) unless the answer was not
-      // an event stream (e.g. signed out); then start again from the last cursor we saw.
+      // The browser reconnects by itself (sending Last-Event-ID) after a dropped stream. It
+      // gives up when the answer is not an event stream: refused (429), signed out, server
+      // down. Then say so, and start again later from the last cursor we saw.
       if (source.readyState === EventSource.CLOSED) {
+        source.close();
         source = null;
-        setTimeout(connect, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 60000);
+        setState("paused");
+        retryLater();
+      } else {
+        setState("reconnecting");
       }
     });
   }

@@ -94,7 +94,19 @@ LAYOUT_JS = r"""
     }
     return null;
   };
-  const offscreenOnPurpose = (el) => el.closest(".visually-hidden, .skip-link, [hidden]");
+  // Off screen on purpose, or cut short on purpose (a long value whose whole text is in its
+  // tooltip: truncation_problems checks that it is).
+  const onPurpose = ".visually-hidden, .skip-link, [hidden], .truncate[title]";
+  // Hidden the visually-hidden way by a style rule (clipped to nothing), not by a class.
+  const clipped = new Set([...document.body.querySelectorAll("*")].filter((n) => {
+    const style = getComputedStyle(n);
+    return style.clip === "rect(0px, 0px, 0px, 0px)" && style.position === "absolute";
+  }));
+  const offscreenOnPurpose = (el) => {
+    if (el.closest(onPurpose)) return true;
+    for (let n = el; n && n !== document.body; n = n.parentElement) if (clipped.has(n)) return true;
+    return false;
+  };
   const check = (rect, owner, what) => {
     if (rect.width < 1 || rect.height < 1) return;
     const box = container(owner);
@@ -116,6 +128,42 @@ LAYOUT_JS = r"""
     if (!node.textContent.trim() || !owner || offscreenOnPurpose(owner)) continue;
     range.selectNodeContents(node);
     check(range.getBoundingClientRect(), owner, `text "${node.textContent.trim().slice(0, 40)}"`);
+  }
+  return problems.slice(0, 15);
+}
+"""
+
+# Nothing is wider than its box: the main column, every list (a table or its cards), every
+# card and every form fit inside themselves (scrollWidth <= clientWidth + 1) at this width.
+FIT_JS = r"""
+() => {
+  const problems = [];
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + (el.classList.length ? "." + [...el.classList].join(".") : "");
+  const boxes = document.querySelectorAll("main, .table-wrap, table, form, .card, .invitee-card");
+  for (const el of boxes) {
+    if (el.closest("[hidden]") || el.clientWidth === 0) continue;
+    if (el.scrollWidth > el.clientWidth + 1) {
+      problems.push(`${describe(el)} is ${el.scrollWidth} px wide inside ${el.clientWidth} px`);
+    }
+  }
+  return problems.slice(0, 15);
+}
+"""
+
+# A value cut short with an ellipsis must carry its whole text in a tooltip (title).
+TRUNCATION_JS = r"""
+() => {
+  const problems = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.closest("[hidden]") || el.clientWidth === 0) continue;
+    const style = getComputedStyle(el);
+    if (style.textOverflow !== "ellipsis" || el.scrollWidth <= el.clientWidth + 1) continue;
+    const text = el.textContent.replace(/\s+/g, " ").trim();
+    const title = (el.getAttribute("title") || "").replace(/\s+/g, " ").trim();
+    if (title !== text) {
+      problems.push(`"${text.slice(0, 40)}" is cut short without its text in a title`);
+    }
   }
   return problems.slice(0, 15);
 }
@@ -156,4 +204,20 @@ def structure_problems(page: Any) -> list[str]:
 
 
 def layout_problems(page: Any) -> list[str]:
-    return page.evaluate(LAYOUT_JS)
+    """Sideways scroll, clipped elements or text, boxes wider than themselves, and values cut
+    short without a tooltip, at the page's current width."""
+    return page.evaluate(LAYOUT_JS) + page.evaluate(FIT_JS) + page.evaluate(TRUNCATION_JS)
+
+
+def axe_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical violations (axe-playwright-python bundles axe-core)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page).response
+    found = []
+    for violation in results["violations"]:
+        if violation.get("impact") not in ("serious", "critical"):
+            continue
+        targets = ["".join(map(str, node["target"])) for node in violation["nodes"][:3]]
+        found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+    return found

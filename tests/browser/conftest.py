@@ -115,10 +115,12 @@ def page(context: Any) -> Any:
 def app_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, chromium_path: str
 ) -> Iterator[Server]:
-    """One gunicorn per test module; a module sets SERVER_ENV = {...} for extra settings."""
+    """One gunicorn per test module; a module sets SERVER_ENV = {...} for extra settings and
+    SERVER_WORKERS = n for another number of workers than 2."""
     tmp_path = tmp_path_factory.mktemp("browser-server")
     env = sandbox_env(tmp_path, **getattr(request.module, "SERVER_ENV", {}))
-    with running_server(tmp_path, env=env) as server:
+    workers = getattr(request.module, "SERVER_WORKERS", 2)
+    with running_server(tmp_path, env=env, workers=workers) as server:
         yield server
         log = server.log()
         leaked = [name for name, value in generated_secrets(server).items() if value in log]

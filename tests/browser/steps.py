@@ -50,6 +50,15 @@ def sign_in(page: Any, base_url: str, email: str = ADMIN_EMAIL) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Scheduling Requests")
 
 
+def register_ready_sandbox_link(page: Any) -> str:
+    """On the first-run dashboard, register the sandbox's ready Public Link in one click."""
+    guide = page.get_by_role("region", name=re.compile("three steps to the first one"))
+    guide.get_by_role("button", name="Register the ready sandbox link").click()
+    flash = page.get_by_role("status").filter(has_text="registered")
+    expect(flash).to_contain_text("Sandbox demo")
+    return "Sandbox demo"
+
+
 def register_offered_sandbox_link(page: Any) -> str:
     """On the Public Link form, take the sandbox link it offers; returns the link's name."""
     expect(page.get_by_role("heading", level=1)).to_have_text("Register a Public Link")
@@ -57,7 +66,7 @@ def register_offered_sandbox_link(page: Any) -> str:
     name = labelled(page, "Name").input_value()
     assert name, "the sandbox offer should fill in a name"
     expect(labelled(page, "Public Link URL")).to_have_value(re.compile(r"/sandbox/pls/"))
-    page.get_by_role("button", name="Register").click()
+    page.get_by_role("button", name="Register", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Public Links")
     expect(page.get_by_role("cell", name=name, exact=True)).to_be_visible()
     return name

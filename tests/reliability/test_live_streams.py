@@ -73,6 +73,12 @@ async def stop(tasks: list[asyncio.Task]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def uncapped(env: dict[str, str], streams: int, threads: int) -> dict[str, str]:
+    """These tests are about every stream getting every change, all of one user's streams
+    held by one worker at worst: lift the stream caps (tested in test_stream_capacity.py)."""
+    return {**env, "LIVE_STREAMS_PER_USER": str(streams), "LIVE_STREAMS_PER_WORKER": str(threads)}
+
+
 def make_viewer(server_database) -> str:  # type: ignore[no-untyped-def]
     """A staff user in the server's database; their email (password factories.PASSWORD)."""
     email = f"viewer-{server_database.run}@example.com"
@@ -88,9 +94,8 @@ def test_every_open_stream_receives_every_change_while_the_receiver_keeps_answer
     workload = build_workload(scale, server_database.run)
     email = make_viewer(server_database)
 
-    with running_server(
-        tmp_path, workers=scale.workers, threads=scale.threads, env=server_database.env
-    ) as server:
+    env = uncapped(server_database.env, scale.streams, scale.threads)
+    with running_server(tmp_path, workers=scale.workers, threads=scale.threads, env=env) as server:
         report, listeners, settled, load_ended = run(
             load_with_streams(server, workload, scale, email)
         )
@@ -135,9 +140,8 @@ def test_streams_filling_most_threads_never_starve_the_receiver(tmp_path, server
     scale = Scale(deliveries=100, requests=40, senders=senders, workers=workers, streams=streams)
     workload = build_workload(scale, server_database.run)
     email = make_viewer(server_database)
-    with running_server(
-        tmp_path, workers=workers, threads=threads, env=server_database.env
-    ) as server:
+    env = uncapped(server_database.env, streams, threads)
+    with running_server(tmp_path, workers=workers, threads=threads, env=env) as server:
         report, listeners, settled, _ = run(load_with_streams(server, workload, scale, email))
     report.assert_all_acknowledged(scale.send_limit)
     assert report.latency(1.0) < 5.0  # Cronofy's answer budget, for every delivery

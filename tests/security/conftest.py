@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from tests.support import bookings, factories
 from webapp.auth import api_tokens
 from webapp.extensions import db
-from webapp.models import SandboxBooking, User, utcnow
+from webapp.models import LinkBatch, SandboxBooking, User, utcnow
 
 # Nothing listens on the discard port: the settings page's test notification fails fast.
 UNREACHABLE = "http://127.0.0.1:9"
@@ -44,6 +44,10 @@ class World:
     scheduling_request_id: str
     failed_delivery_id: int
     booking_token: str
+    booking_request_id: str
+    batch_id: int  # a bulk upload's batch of tracked links
+    webhook_endpoint_id: int = 0
+    outbox_message_pk: int = 0
     sandbox_code: str = "demo"
 
 
@@ -103,8 +107,21 @@ def build_world(app: Flask) -> World:
             email="ada@example.com",
         )
         db.session.add(booking)
+        batch = LinkBatch(
+            idempotency_key=secrets.token_urlsafe(24),
+            public_link_id=public_link.id,
+            created_by_id=staff.id,
+            filename="matrix.csv",
+            columns="correlation_id,label",
+            content_sha256="",
+            link_count=0,
+        )
+        db.session.add(batch)
         db.session.commit()
         booking_token = booking.confirmation_token
+        booking_request_id = booking.scheduling_request_id
+        endpoint, message_pk = _webhook_endpoint()
+        batch_id = batch.id
     return World(
         app=app,
         admin_id=admin.id,
@@ -122,7 +139,30 @@ def build_world(app: Flask) -> World:
         scheduling_request_id=request.scheduling_request_id,
         failed_delivery_id=failed,
         booking_token=booking_token,
+        booking_request_id=booking_request_id,
+        webhook_endpoint_id=endpoint,
+        outbox_message_pk=message_pk,
+        batch_id=batch_id,
     )
+
+
+def _webhook_endpoint() -> tuple[int, int]:
+    """An outbound webhook endpoint (stored as is: the SSRF guard would refuse the
+    unreachable loopback URL) with one queued message."""
+    from webapp import outbox
+    from webapp.models import WebhookEndpoint
+    from webapp.outbound.signing import new_secret
+
+    endpoint = WebhookEndpoint(
+        url=UNREACHABLE + "/hooks", events=["tracked_link.created"], secret=new_secret()
+    )
+    db.session.add(endpoint)
+    db.session.flush()
+    message = outbox.enqueue(
+        "webhook", topic="webhook.test", target=endpoint.url, target_id=endpoint.id, body=b"{}"
+    )
+    db.session.commit()
+    return endpoint.id, message.id
 
 
 def deactivate(app: Flask, user_id: int) -> None:

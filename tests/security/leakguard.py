@@ -44,6 +44,13 @@ class LeakGuard:
         self.captures: list[Capture] = []
         self._apps: dict[int, Flask] = {}
         self._envs: list[tuple[str, dict[str, str]]] = []
+        # Secrets the app shows exactly once (a webhook endpoint's signing secret): the
+        # answer that creates one may show it, any second sighting is a leak.
+        self._shown_once: dict[str, str] = {}
+
+    def watch_shown_once(self, value: str, label: str) -> None:
+        if len(value) >= MIN_SECRET_LENGTH:
+            self._shown_once.setdefault(value, label)
 
     # -- what must stay secret ----------------------------------------------------------
 
@@ -66,6 +73,7 @@ class LeakGuard:
             config = app.config
             for key in APP_SECRET_KEYS:
                 add(f"app {number} {key}", config.get(key))
+            add(f"app {number} MAIL_URL password", _mail_password(config.get("MAIL_URL")))
             for index, secret in enumerate(config.get("CLIENT_SECRETS") or []):
                 add(f"app {number} CLIENT_SECRETS[{index}]", secret)
         for label, env in self._envs:
@@ -94,7 +102,19 @@ class LeakGuard:
             for capture in self.captures:
                 if needle in capture.data:
                     found.append(f"{label} appeared in {capture.where}")
+        for value, label in self._shown_once.items():
+            seen = [capture.where for capture in self.captures if value.encode() in capture.data]
+            found.extend(f"{label} appeared again in {where}" for where in seen[1:])
         return found
+
+
+def _mail_password(url: Any) -> str | None:
+    if not isinstance(url, str) or "@" not in url:
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    password = urlsplit(url).password
+    return unquote(password) if password else None
 
 
 # -- hooks --------------------------------------------------------------------------------
@@ -216,6 +236,16 @@ def watching(guard: LeakGuard) -> Iterator[LeakGuard]:
     def on_app_context(sender: Flask, **_: Any) -> None:
         guard.watch_app(sender)
 
+    from webapp.outbound import signing
+
+    original_new_secret = signing.new_secret
+
+    def recording_new_secret() -> str:
+        value = original_new_secret()
+        guard.watch_shown_once(value, "a webhook endpoint's signing secret")
+        return value
+
+    signing.new_secret = recording_new_secret  # type: ignore[assignment]
     Flask.test_client_class = CapturingClient
     Flask.test_cli_runner_class = CapturingCliRunner
     httpx.Client.send, httpx.AsyncClient.send = _httpx_hooks(guard)  # type: ignore[method-assign]
@@ -236,6 +266,7 @@ def watching(guard: LeakGuard) -> Iterator[LeakGuard]:
     try:
         yield guard
     finally:
+        signing.new_secret = original_new_secret  # type: ignore[assignment]
         _active.remove(guard)
         appcontext_pushed.disconnect(on_app_context)
         app_logger.setLevel(saved_level)

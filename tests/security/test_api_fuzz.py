@@ -218,9 +218,20 @@ queries = st.fixed_dictionaries(
         "status": query_values,
         "updated_since": query_values,
         "q": query_values,
+        # The audit log's filters (issue 12 §4)
+        "actor": query_values,
+        "action": st.one_of(query_values, st.sampled_from(["user.*", "auth.sign_in", ".*"])),
+        "target_type": query_values,
+        "from": query_values,
+        "to": query_values,
     },
 )
-LISTS = ["/api/v1/public-links", "/api/v1/tracked-links", "/api/v1/scheduling-requests"]
+LISTS = [
+    "/api/v1/public-links",
+    "/api/v1/tracked-links",
+    "/api/v1/scheduling-requests",
+    "/api/v1/audit-events",
+]
 
 
 @fuzz(300)
@@ -234,6 +245,9 @@ LISTS = ["/api/v1/public-links", "/api/v1/tracked-links", "/api/v1/scheduling-re
 @example(path=LISTS[1], query={"limit": "9" * 5000})
 @example(path=LISTS[1], query={"correlation_id": "a\x00b"})
 @example(path=LISTS[2], query={"correlation_id": "a\x00b", "status": "\x00"})
+@example(path=LISTS[3], query={"from": "9999-12-31", "to": "0001-01-01T00:00:00+23:59"})
+@example(path=LISTS[3], query={"q": "%_\\", "actor": "\x00", "action": "user.*"})
+@example(path=LISTS[3], query={"cursor": encode_cursor("0001-01-01T00:00:00+23:59", 1)})
 def test_list_queries(world, path, query):
     client = world.app.test_client()
     response = client.get(path, query_string=query, headers=bearer(world.admin_token))

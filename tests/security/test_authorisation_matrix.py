@@ -73,6 +73,14 @@ def staff_user(world: World) -> dict[str, Any]:
     return {"user_id": world.staff_id}
 
 
+def endpoint(world: World) -> dict[str, Any]:
+    return {"endpoint_id": world.webhook_endpoint_id}
+
+
+def endpoint_message(world: World) -> dict[str, Any]:
+    return {"endpoint_id": world.webhook_endpoint_id, "message_pk": world.outbox_message_pk}
+
+
 def booking(world: World) -> dict[str, Any]:
     return {"token": world.booking_token}
 
@@ -80,6 +88,7 @@ def booking(world: World) -> dict[str, Any]:
 ROUTES: dict[tuple[str, str], Route] = {
     # -- public ------------------------------------------------------------------------------
     ("health.healthz", "GET"): Route("public", public=everyone(200)),
+    ("organisation.logo", "GET"): Route("public", public=everyone(404)),  # none uploaded
     ("auth.login", "GET"): Route("public", public=everyone(200, staff=302, admin=302)),
     ("auth.login", "POST"): Route("public", data=lambda w: {}, public=everyone(422)),
     ("auth.setup", "GET"): Route("public", public=everyone(404)),
@@ -89,8 +98,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         "public", values=lambda w: {"slug": w.slug}, public=everyone(302)
     ),
     ("webhooks.receive", "POST"): Route("public", data=lambda w: {}, public=everyone(401)),
+    # Without a claim token the booking page still opens (as on Cronofy).
     ("sandbox.booking_page", "GET"): Route(
-        "public", values=lambda w: {"code": w.sandbox_code}, public=everyone(400)
+        "public", values=lambda w: {"code": w.sandbox_code}, public=everyone(200)
     ),
     ("sandbox.confirm", "POST"): Route(
         "public", values=lambda w: {"code": w.sandbox_code}, data=lambda w: {}, public=everyone(403)
@@ -103,14 +113,20 @@ ROUTES: dict[tuple[str, str], Route] = {
         "public", values=booking, data=lambda w: {}, public=everyone(303)
     ),
     # -- any signed-in user ------------------------------------------------------------------
+    ("sandbox.scheduler", "GET"): Route(
+        "staff", values=lambda w: {"request_id": w.booking_request_id.removeprefix("srq_")}
+    ),
     ("live.index", "GET"): Route("staff"),
     ("live.stream", "GET"): Route("staff"),
     ("live.export", "GET"): Route("staff"),
     ("live.request_detail", "GET"): Route(
         "staff", values=lambda w: {"scheduling_request_id": w.scheduling_request_id}
     ),
-    ("auth.account_password", "GET"): Route("staff"),
+    ("auth.account", "GET"): Route("staff"),
+    ("auth.account_details", "POST"): Route("staff", data=lambda w: {"name": "x" * 201}, ok=422),
+    ("auth.account_password", "GET"): Route("staff", ok=302),
     ("auth.account_password", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("auth.dismiss_banner", "POST"): Route("staff", data=lambda w: {"key": "sandbox"}, ok=302),
     ("auth.tokens", "GET"): Route("staff"),
     ("auth.token_create", "POST"): Route("staff", data=lambda w: {"name": "matrix"}),
     # The admin's own token: the admin revokes it; staff may not even see that it exists.
@@ -137,11 +153,18 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("links.tracked_links", "GET"): Route("staff"),
     ("links.tracked_links_export", "GET"): Route("staff"),
     ("links.tracked_links_bulk", "GET"): Route("staff"),
-    ("links.tracked_links_bulk", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("links.tracked_links_bulk_upload", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    ("links.tracked_links_bulk_template", "GET"): Route("staff"),
+    ("links.tracked_links_batch", "GET"): Route("staff", values=lambda w: {"batch_id": w.batch_id}),
+    ("links.tracked_links_batch_csv", "GET"): Route(
+        "staff", values=lambda w: {"batch_id": w.batch_id}
+    ),
+    ("links.public_link_sandbox", "POST"): Route("staff", data=lambda w: {}, ok=302),
     ("links.tracked_link_new", "GET"): Route("staff"),
     ("links.tracked_link_new", "POST"): Route("staff", data=lambda w: {}, ok=422),
     ("links.tracked_link_detail", "GET"): Route("staff", values=tracked_link),
-    ("links.tracked_link_detail", "POST"): Route(
+    ("links.tracked_link_edit", "GET"): Route("staff", values=tracked_link),
+    ("links.tracked_link_update", "POST"): Route(
         "staff", values=tracked_link, data=lambda w: {}, ok=422
     ),
     ("links.tracked_link_disable", "POST"): Route(
@@ -172,6 +195,35 @@ ROUTES: dict[tuple[str, str], Route] = {
         "admin", values=lambda w: {"delivery_id": w.failed_delivery_id}, data=lambda w: {}, ok=302
     ),
     ("webhooks.reprocess_failed", "POST"): Route("admin", data=lambda w: {}, ok=302),
+    # The audit log (issue 12 §4): read-only, so only GET routes exist to classify.
+    ("audit.audit_log", "GET"): Route("admin"),
+    ("audit.audit_export", "GET"): Route("admin"),
+    ("outbound.endpoints", "GET"): Route("admin"),
+    ("outbound.endpoint_new", "GET"): Route("admin"),
+    ("outbound.endpoint_new", "POST"): Route("admin", data=lambda w: {}, ok=422),
+    ("outbound.endpoint_detail", "GET"): Route("admin", values=endpoint),
+    ("outbound.endpoint_edit", "GET"): Route("admin", values=endpoint),
+    ("outbound.endpoint_edit", "POST"): Route("admin", values=endpoint, data=lambda w: {}, ok=422),
+    ("outbound.endpoint_enable", "POST"): Route(
+        "admin", values=endpoint, data=lambda w: {}, ok=302
+    ),
+    ("outbound.endpoint_disable", "POST"): Route(
+        "admin", values=endpoint, data=lambda w: {}, ok=302
+    ),
+    ("outbound.endpoint_delete", "POST"): Route(
+        "admin", values=endpoint, data=lambda w: {}, ok=302
+    ),
+    ("outbound.endpoint_rotate", "POST"): Route("admin", values=endpoint, data=lambda w: {}),
+    ("outbound.endpoint_test", "POST"): Route("admin", values=endpoint, data=lambda w: {}, ok=302),
+    ("outbound.message_resend", "POST"): Route(
+        "admin", values=endpoint_message, data=lambda w: {}, ok=302
+    ),
+    ("mail.preferences", "GET"): Route("staff", ok=302),  # opens the account page's section
+    ("alerts.silence_details", "GET"): Route("admin"),
+    ("mail.preferences", "POST"): Route("staff", data=lambda w: {}, ok=302),
+    ("organisation.save", "POST"): Route(
+        "admin", data=lambda w: {"contact_email": "not an address"}, ok=422
+    ),
     # -- the JSON API (bearer tokens only) ----------------------------------------------------
     ("api.list_public_links", "GET"): Route("api"),
     ("api.create_public_link", "POST"): Route("api", data=lambda w: {}, ok=422),
@@ -184,6 +236,17 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("api.list_scheduling_requests", "GET"): Route("api"),
     ("api.get_scheduling_request", "GET"): Route(
         "api", values=lambda w: {"scheduling_request_id": w.scheduling_request_id}
+    ),
+    ("api.list_audit_events", "GET"): Route("api", staff_ok=403),  # admin tokens only
+    # Admins' tokens only: staff tokens get 403.
+    ("api.list_webhook_endpoints", "GET"): Route("api", staff_ok=403),
+    ("api.create_webhook_endpoint", "POST"): Route("api", data=lambda w: {}, ok=422, staff_ok=403),
+    ("api.get_webhook_endpoint", "GET"): Route("api", values=endpoint, staff_ok=403),
+    ("api.update_webhook_endpoint", "PATCH"): Route(
+        "api", values=endpoint, data=lambda w: {}, staff_ok=403
+    ),
+    ("api.delete_webhook_endpoint", "DELETE"): Route(
+        "api", values=endpoint, data=lambda w: {}, ok=204, staff_ok=403
     ),
 }
 
@@ -226,6 +289,11 @@ def make_actors(world: World) -> dict[str, Actor]:
     deactivated = sign_in(app.test_client(), "gone@example.com")
     assert deactivated.get("/users").status_code == 200  # a working admin session, until...
     deactivate(app, world.gone_id)
+    # A valid token records its first use (last_used_at, once a minute) even when the action
+    # it asks for is refused (staff on the admins-only API): use it once beforehand, so the
+    # "refused leaves the database as it was" check sees the refused action only.
+    staff_api = app.test_client().get("/api/v1/public-links", headers=bearer(world.staff_token))
+    assert staff_api.status_code == 200
     return {
         "anonymous": Actor(app.test_client()),
         "revoked_token": Actor(app.test_client(), world.revoked_token, token_everywhere=True),

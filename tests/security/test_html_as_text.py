@@ -325,8 +325,10 @@ def test_csv_exports_start_no_formula(sec_app):
         },
         content_type="multipart/form-data",
     )
-    assert bulk.status_code == 200, bulk.get_data(as_text=True)[:300]
-    assert formula_cells(bulk.get_data(as_text=True)) == [], "bulk upload's CSV back"
+    assert bulk.status_code == 303, bulk.get_data(as_text=True)[:300]
+    bulk_csv = admin.get(bulk.headers["Location"] + "/links.csv").get_data(as_text=True)
+    assert bulk_csv.count("\n") == 5
+    assert formula_cells(bulk_csv) == [], "bulk upload's CSV back"
     links_csv = admin.get("/links/export.csv?owner=all").get_data(as_text=True)
     assert links_csv.count("\n") > len(FORMULAS)
     assert formula_cells(links_csv) == [], "tracked links export"

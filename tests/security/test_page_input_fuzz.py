@@ -35,6 +35,12 @@ PAGES = [
     "/users",
     "/tokens",
     "/settings",
+    "/audit",
+    "/audit/export.csv",
+    "/settings/webhooks",
+    "/settings/webhooks/1",  # the world's endpoint: its delivery log pages
+    "/alerts/silence",
+    "/account",
 ]
 values = st.one_of(
     hostile_text,
@@ -53,6 +59,16 @@ query_strings = st.fixed_dictionaries(
         "name": values,
         "url": values,
         "next": values,
+        # The audit log's filters (issue 12 §4)
+        "actor": values,
+        "action": values,
+        "target_type": values,
+        "from": values,
+        "to": values,
+        # Every list's keyset window and page size (webapp/listing.py)
+        "before": st.one_of(cursors, values),
+        "start": values,
+        "per_page": values,
     },
 )
 
@@ -80,6 +96,11 @@ def answered(response, what: str) -> None:  # type: ignore[no-untyped-def]
 @example(path="/users", query={"cursor": encode_cursor("\x00")})
 @example(path="/", query={"cursor": encode_cursor("9999-12-31T23:59:59-23:59", 1)})
 @example(path="/", query={"cursor": encode_cursor("2025-01-01T00:00:00Z", 2**64)})
+@example(path="/audit", query={"from": "9999-12-31", "to": "0001-01-01T00:00:00+23:59"})
+@example(path="/audit/export.csv", query={"q": "%_\\", "actor": "\x00b"})
+@example(path="/audit", query={"cursor": encode_cursor("0001-01-01T00:00:00+23:59", 1)})
+@example(path="/audit", query={"before": encode_cursor("2025-01-01T00:00:00Z", 1), "start": "9"})
+@example(path="/settings/webhooks/1", query={"before": encode_cursor(2**64), "per_page": "25"})
 def test_pages_answer_any_query_string(browser, path, query):
     response = browser.get(path, query_string=query)
     answered(response, f"GET {path} {query!r:.300}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from flask import g, request
 
@@ -13,41 +12,8 @@ from webapp.links import queries, service
 from webapp.links.inputs import InvalidInput, parse_id
 from webapp.links.sandbox import sandbox_origin
 from webapp.links.validation import InvalidValue, validate_correlation_id
-from webapp.models import UTM_KEYS, PublicLink, TrackedLink
 from webapp.pagination import InvalidCursor
-from webapp.templating import iso_utc
-from webapp.urls import short_url
-
-
-def public_link_json(link: PublicLink) -> dict[str, Any]:
-    return {
-        "id": link.id,
-        "name": link.name,
-        "url": link.url,
-        "active": link.active,
-        "owner_id": link.owner_id,
-        "created_at": iso_utc(link.created_at),
-        "updated_at": iso_utc(link.updated_at),
-    }
-
-
-def tracked_link_json(link: TrackedLink, click_count: int) -> dict[str, Any]:
-    return {
-        "id": link.id,
-        "slug": link.slug,
-        "url": short_url(link.slug),
-        "public_link_id": link.public_link_id,
-        "correlation_id": link.correlation_id,
-        "label": link.label,
-        "utm": {key: getattr(link, key) for key in UTM_KEYS},
-        "expires_at": iso_utc(link.expires_at) or None,
-        "disabled": link.disabled_at is not None,
-        "disabled_at": iso_utc(link.disabled_at) or None,
-        "allow_repeat_bookings": link.allow_repeat_bookings,
-        "click_count": click_count,
-        "created_by_id": link.created_by_id,
-        "created_at": iso_utc(link.created_at),
-    }
+from webapp.serializers import public_link_json, tracked_link_json
 
 
 @bp.get("/public-links")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from flask import request
 
@@ -15,9 +14,9 @@ from webapp.api import ApiError, bp, list_response, page_limit
 from webapp.links.inputs import parse_id
 from webapp.live.detail import RequestNotFound, get_request, notifications_for
 from webapp.live.queries import RequestFilters, fetch_page, request_select
-from webapp.models import SchedulingRequest
 from webapp.pagination import InvalidCursor
 from webapp.security import MAX_DATABASE_ID
+from webapp.serializers import scheduling_request_json
 from webapp.templating import iso_utc
 
 
@@ -25,25 +24,8 @@ def _iso(value: datetime | None) -> str | None:
     return iso_utc(value) if value is not None else None
 
 
-def serialize(item: SchedulingRequest) -> dict[str, Any]:
-    """The documented shape of a Scheduling Request (DESIGN §3), nothing more."""
-    return {
-        "scheduling_request_id": item.scheduling_request_id,
-        "status": item.status,
-        "correlation_id": item.correlation_id,
-        "tracked_link_id": item.tracked_link_id,
-        "public_link_id": item.public_link_id,
-        "summary": item.summary,
-        "recipients": item.recipients or [],
-        "duration_minutes": item.duration_minutes,
-        "slot_selection": item.slot_selection,
-        "dashboard_url": item.dashboard_url,
-        "captured_data": item.captured_data or {},
-        "utm": item.utm or {},
-        "notification_count": item.notification_count,
-        "first_notified_at": _iso(item.first_notified_at),
-        "updated_at": _iso(item.updated_at),
-    }
+# The shared shape (outbound webhooks carry it too).
+serialize = scheduling_request_json
 
 
 def parse_filters(args: Mapping[str, str]) -> RequestFilters:

@@ -1,12 +1,24 @@
-"""Pages about one's own account: API tokens and changing one's password."""
+"""Pages about one's own account: the account page (a page of sections), API tokens, and
+hiding the mode banner for the session."""
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from webapp.auth import api_tokens, bp, service, signin
 from webapp.auth.views import start_session, throttled_response
+from webapp.templating import BANNER_SESSION_KEY
+from webapp.urls import safe_next
 
 
 def _render_tokens(
@@ -58,11 +70,42 @@ def token_revoke(token_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("auth.tokens"))
 
 
+# The account page is a list of sections, each a template with its own form and route;
+# a new section (time zone, notifications, open sessions) is one more entry here.
+ACCOUNT_SECTIONS = (
+    ("details", "Your details", "auth/account/_details.html"),
+    ("password", "Password", "auth/account/_password.html"),
+    ("notifications", "Email notifications", "mail/_preferences.html"),  # saved by webapp/mail
+)
+
+
+def _account_page(errors: dict[str, dict[str, str]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    page = render_template(
+        "auth/account.html", sections=ACCOUNT_SECTIONS, section_errors=errors or {}
+    )
+    return page, status
+
+
+@bp.get("/account")
+def account():  # type: ignore[no-untyped-def]
+    return _account_page()
+
+
+@bp.post("/account/details")
+def account_details():  # type: ignore[no-untyped-def]
+    try:
+        service.rename(current_user.id, request.form.get("name", ""))
+    except service.ValidationError as error:
+        return _account_page({"details": error.fields}, 422)
+    flash("Your details are saved.", "success")
+    return redirect(url_for("auth.account"))
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 def account_password():  # type: ignore[no-untyped-def]
     """Change one's own password; every other session of the account ends."""
     if request.method == "GET":
-        return render_template("auth/account_password.html", errors={})
+        return redirect(url_for("auth.account") + "#password")
     form = request.form
     try:
         user = signin.change_own_password(
@@ -75,7 +118,14 @@ def account_password():  # type: ignore[no-untyped-def]
     except signin.Throttled as error:
         return throttled_response(error.retry_after)
     except service.ValidationError as error:
-        return render_template("auth/account_password.html", errors=error.fields), 422
+        return _account_page({"password": error.fields}, 422)
     start_session(user)  # this session carries on; the others carry the old version
     flash("Your password is changed. Other sessions of your account have ended.", "success")
-    return redirect(url_for("live.index"))
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/banner")
+def dismiss_banner():  # type: ignore[no-untyped-def]
+    """Hide the mode banner for the rest of this session (until the mode changes)."""
+    session[BANNER_SESSION_KEY] = request.form.get("key", "")[:20]
+    return redirect(safe_next(request.form.get("next")) or url_for("live.index"))

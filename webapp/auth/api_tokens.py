@@ -9,6 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
+from webapp.audit.log import record
+from webapp.audit.subjects import api_token_target
 from webapp.auth.service import (
     NotFound,
     Refused,
@@ -35,14 +38,21 @@ def issue_token(user: User, name: str) -> str:
     """Create a token for the user and return its only plain copy."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction():
-        db.session.add(
-            ApiToken(
-                user_id=user.id,
-                name=name.strip()[:NAME_MAX_LENGTH] or DEFAULT_NAME,
-                token_hash=hash_token(token),
-                prefix=token[:10],
-            )
+        row = ApiToken(
+            user_id=user.id,
+            name=name.strip()[:NAME_MAX_LENGTH] or DEFAULT_NAME,
+            token_hash=hash_token(token),
+            prefix=token[:10],
         )
+        db.session.add(row)
+        db.session.flush()
+        # Audit log: whose token and how it is told apart; never the token or its hash.
+        changes = {
+            "user": [None, user.email],
+            "name": [None, row.name],
+            "prefix": [None, row.prefix],
+        }
+        record(audit_actions.API_TOKEN_CREATED, api_token_target(row), changes)
     return token
 
 
@@ -102,5 +112,7 @@ def revoke_token(user_id: int, token_id: int) -> ApiToken:
             raise NotFound("There is no such token.")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+            changes = {"revoked_at": [None, row.revoked_at]}
+            record(audit_actions.API_TOKEN_REVOKED, api_token_target(row), changes)  # audit log
         token_id = row.id
     return db.session.get(ApiToken, token_id)  # type: ignore[return-value]

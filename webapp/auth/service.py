@@ -7,22 +7,20 @@ message and a non-zero exit. Sign-in and password changes live in `webapp.auth.s
 
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
+from webapp.audit.log import FROM_REQUEST, created, record
+from webapp.audit.subjects import user_fields, user_target
 from webapp.auth import passwords
 from webapp.database import write_transaction
+from webapp.emails import email_syntax_problem
 from webapp.extensions import db
 from webapp.models import ROLE_ADMIN, ROLE_STAFF, ROLES, User
 
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 200
-# Deliberately loose: one @, nothing blank, no spaces. The real check is the person
-# receiving mail there; this only catches typing slips.
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*$")
-USERS_PAGE_SIZE = 100
 
 
 class AuthError(Exception):
@@ -67,9 +65,7 @@ def email_problem(email: str) -> str | None:
         return "Enter an email address."
     if len(email) > EMAIL_MAX_LENGTH:
         return f"Use at most {EMAIL_MAX_LENGTH} characters."
-    if not EMAIL_PATTERN.match(email) or email.endswith(".") or has_control_characters(email):
-        return "Enter an email address like name@example.com."
-    return None
+    return email_syntax_problem(email, private_domains=True)  # staff may use an internal domain
 
 
 def has_users() -> bool:
@@ -96,21 +92,6 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def users_page(after_email: str | None = None) -> tuple[list[User], str | None]:
-    """One page of users by email, and the email to continue after (None on the last page)."""
-    query = select(User).order_by(User.email).limit(USERS_PAGE_SIZE + 1)
-    if after_email:
-        query = query.where(User.email > after_email)
-    rows = list(db.session.execute(query).scalars())
-    if len(rows) > USERS_PAGE_SIZE:
-        return rows[:USERS_PAGE_SIZE], rows[USERS_PAGE_SIZE - 1].email
-    return rows, None
-
-
-def count_users() -> int:
-    return int(db.session.execute(select(func.count(User.id))).scalar_one())
-
-
 def check_new_password(
     password: str, confirm: str | None, field: str = "password"
 ) -> dict[str, str]:
@@ -123,6 +104,26 @@ def check_new_password(
     return {}
 
 
+def name_problem(name: str) -> str | None:
+    if len(name) > NAME_MAX_LENGTH:
+        return f"Use at most {NAME_MAX_LENGTH} characters."
+    if has_control_characters(name):
+        return "Use letters, digits and punctuation only (no control characters)."
+    return None
+
+
+def rename(user_id: int, name: str) -> User:
+    """Change the name other staff see (blank: they see the email address)."""
+    clean_name = (name or "").strip()
+    problem = name_problem(clean_name)
+    if problem:
+        raise ValidationError({"name": problem})
+    with write_transaction():
+        user = get_user(user_id)
+        user.name = clean_name
+    return get_user(user_id)
+
+
 def _checked_account(
     email: str, name: str, role: str, password: str, confirm: str | None
 ) -> tuple[str, str]:
@@ -132,10 +133,9 @@ def _checked_account(
     problem = email_problem(address)
     if problem:
         errors["email"] = problem
-    if len(clean_name) > NAME_MAX_LENGTH:
-        errors["name"] = f"Use at most {NAME_MAX_LENGTH} characters."
-    elif has_control_characters(clean_name):
-        errors["name"] = "Use letters, digits and punctuation only (no control characters)."
+    problem = name_problem(clean_name)
+    if problem:
+        errors["name"] = problem
     if role not in ROLES:
         errors["role"] = "Choose admin or staff."
     errors.update(check_new_password(password, confirm))
@@ -151,7 +151,9 @@ def _lock_users_table() -> None:
         db.session.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def _insert_user(address: str, name: str, role: str, password_hash: str) -> int:
+def _insert_user(
+    address: str, name: str, role: str, password_hash: str, *, first: bool = False
+) -> int:
     if find_user_by_email(address) is not None:
         raise ValidationError({"email": "A user with this email already exists."})
     user = User(email=address, name=name, role=role, password_hash=password_hash)
@@ -160,6 +162,9 @@ def _insert_user(address: str, name: str, role: str, password_hash: str) -> int:
         db.session.flush()
     except IntegrityError as exc:  # another request added the same email just now
         raise ValidationError({"email": "A user with this email already exists."}) from exc
+    # Audit log: the first admin is their own actor (nobody is signed in during setup).
+    actor = user if first else FROM_REQUEST
+    record(audit_actions.USER_CREATED, user_target(user), created(user_fields(user)), actor=actor)
     return user.id
 
 
@@ -173,7 +178,7 @@ def create_first_admin(email: str, name: str, password: str, password_confirm: s
         _lock_users_table()
         if has_users():
             raise SetupClosed("This app is already set up. Sign in instead.")
-        user_id = _insert_user(address, clean_name, ROLE_ADMIN, password_hash)
+        user_id = _insert_user(address, clean_name, ROLE_ADMIN, password_hash, first=True)
     return get_user(user_id)
 
 
@@ -208,6 +213,9 @@ def change_role(actor_id: int, user_id: int, role: str) -> User:
             raise Refused(
                 f"{user.email} is the only active admin; make someone else an admin first."
             )
+        if user.role != role:  # audit log (issue 12 §4)
+            changes = {"role": [user.role, role]}
+            record(audit_actions.USER_ROLE_CHANGED, user_target(user), changes, actor=actor_id)
         user.role = role
     return get_user(user_id)
 
@@ -225,8 +233,12 @@ def set_active(actor_id: int, user_id: int, active: bool) -> User:
                 )
             user.active = False
             user.session_version += 1
-        elif active:
+            changes = {"active": [True, False]}  # audit log (issue 12 §4)
+            record(audit_actions.USER_DEACTIVATED, user_target(user), changes, actor=actor_id)
+        elif active and not user.active:
             user.active = True
+            changes = {"active": [False, True]}
+            record(audit_actions.USER_REACTIVATED, user_target(user), changes, actor=actor_id)
     return get_user(user_id)
 
 
@@ -240,4 +252,6 @@ def set_password(user_id: int, password: str, password_confirm: str | None = Non
         user = get_user(user_id)
         user.password_hash = password_hash
         user.session_version += 1
+        # Audit log: that it changed; the values of a "password" field are never recorded.
+        record(audit_actions.USER_PASSWORD_RESET, user_target(user), {"password": ["", ""]})
     return get_user(user_id)

@@ -6,11 +6,15 @@ costs no hash, and both count a wrong password as a failure for the account and 
 
 from __future__ import annotations
 
+from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
+from webapp.audit.log import Target, record, record_now
+from webapp.audit.subjects import user_target
 from webapp.auth import passwords, throttle
 from webapp.auth.service import (
     AuthError,
     ValidationError,
     check_new_password,
+    email_problem,
     find_user_by_email,
     get_user,
     normalise_email,
@@ -60,6 +64,7 @@ def sign_in(email: str, password: str, remote_addr: str | None) -> User:
     matches = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not matches or not user.active:
         throttle.record_failure(keys)
+        record_now(audit_actions.SIGN_IN_FAILED, failed_sign_in_target(user, address), actor=None)
         raise InvalidCredentials(GENERIC_SIGN_IN_ERROR)
 
     user_id = user.id
@@ -70,7 +75,18 @@ def sign_in(email: str, password: str, remote_addr: str | None) -> User:
         throttle.forget_account(address)
         if new_hash is not None:
             get_user(user_id).password_hash = new_hash
+        signed_in = get_user(user_id)
+        record(audit_actions.SIGN_IN, user_target(signed_in), actor=signed_in)  # audit log
     return get_user(user_id)
+
+
+def failed_sign_in_target(user: User | None, typed_email: str) -> Target:
+    """The account a failed sign-in tried. An unknown address is kept only when it looks
+    like an email: people type passwords into the email field too."""
+    if user is not None:
+        return user_target(user)
+    shown = typed_email if email_problem(typed_email) is None else "(not an email address)"
+    return Target(audit_actions.TARGET_USER, None, shown)
 
 
 def change_own_password(
@@ -101,4 +117,6 @@ def change_own_password(
         user = get_user(user_id)
         user.password_hash = new_hash
         user.session_version += 1
+        # Audit log: that it changed; the values of a "password" field are never recorded.
+        record(audit_actions.USER_PASSWORD_CHANGED, user_target(user), {"password": ["", ""]})
     return get_user(user_id)

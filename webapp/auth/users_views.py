@@ -4,34 +4,48 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from webapp.auth import bp, service
 from webapp.auth.access import admin_required
-from webapp.models import ROLE_STAFF, ROLES
+from webapp.extensions import db
+from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
+from webapp.models import ROLE_STAFF, ROLES, User
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 
+def _email_key(cursor: str) -> tuple[str]:
+    (email,) = decode_cursor(cursor, 1)
+    if not isinstance(email, str) or "\x00" in email:  # PostgreSQL refuses NUL in a query
+        raise InvalidCursor("cursor is not valid")
+    return (email,)
+
+
+USER_KEYSET: Keyset[User] = Keyset(
+    columns=(User.email,),
+    descending=False,
+    encode=lambda user: encode_cursor(user.email),
+    decode=_email_key,
+)
+
+
 def _render_users(values: dict[str, str] | None = None, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    cursor = request.args.get("cursor")
-    after = None
-    if cursor:
-        try:
-            after = str(decode_cursor(cursor, 1)[0])
-        except InvalidCursor:
-            after = None
-        if after is not None and "\x00" in after:  # no email has one; PostgreSQL refuses it
-            after = None
-    users, last_email = service.users_page(after)
-    next_url = url_for("auth.users", cursor=encode_cursor(last_email)) if last_email else None
+    wanted = PageRequest.from_args(request.args)
+    fetch = lambda statement: list(db.session.execute(statement).scalars())  # noqa: E731
+    try:
+        window = fetch_window(select(User), USER_KEYSET, wanted, fetch)
+    except InvalidCursor:
+        wanted = PageRequest(size=wanted.size)
+        window = fetch_window(select(User), USER_KEYSET, wanted, fetch)
+    total = capped_count(select(User.id))
     return render_template(
         "auth/users.html",
-        users=users,
+        users=window.items,
         roles=ROLES,
         values=values or {"role": ROLE_STAFF},
         errors=errors or {},
-        next_url=next_url,
-        first_url=url_for("auth.users") if cursor else None,
-        total=service.count_users(),
+        pager=make_pager(window, wanted, "auth.users", {}, total, "users"),
+        total=total.value,
     )
 
 

@@ -1,4 +1,8 @@
-"""Reading the bulk-upload CSV and writing CSV downloads. Pure: no Flask, no database."""
+"""Reading the bulk-upload CSV and writing CSV downloads. Pure: no Flask, no database.
+
+Spreadsheets save CSV their own way: Excel adds a UTF-8 byte-order mark, ends lines with
+CRLF and, where the decimal mark is a comma, separates cells with ";". All are read.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from webapp.display import plural
 from webapp.models.links import UTM_KEYS
 
 BULK_COLUMNS = ("correlation_id", "label", *UTM_KEYS)
 MAX_BULK_ROWS = 5000
 # A spreadsheet runs a cell starting with these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+DELIMITERS = (",", ";", "\t")
+BOM = "\ufeff"
 
 
 class CsvFileError(ValueError):
@@ -30,9 +37,10 @@ class CsvRow:
 def read_bulk_csv(raw: bytes) -> tuple[list[str], list[CsvRow]]:
     """The header and every non-blank row of an uploaded bulk CSV.
 
-    A UTF-8 byte-order mark is tolerated; other encodings, unknown or repeated columns, a
-    missing `correlation_id` column, no rows, or more than MAX_BULK_ROWS rows raise
-    CsvFileError. Rows with the wrong number of cells come back with an `error`.
+    A UTF-8 byte-order mark is tolerated and the separator (",", ";" or tab) is taken from
+    the header line; other encodings, unknown or repeated columns, a missing
+    `correlation_id` column, no rows, or more than MAX_BULK_ROWS rows raise CsvFileError.
+    Rows with the wrong number of cells come back with an `error`.
     """
     try:
         text = raw.decode("utf-8-sig")
@@ -42,12 +50,13 @@ def read_bulk_csv(raw: bytes) -> tuple[list[str], list[CsvRow]]:
         ) from exc
     if "\x00" in text:
         raise CsvFileError("The file is not a CSV text file (it contains NUL bytes).")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     try:
         header_cells = next(reader, None)
         if header_cells is None or not any(cell.strip() for cell in header_cells):
             raise CsvFileError(
-                f"The file is empty. The first line must be the header: {','.join(BULK_COLUMNS)}"
+                "The file is empty. Its first line must be the header, "
+                f"e.g. {','.join(BULK_COLUMNS)}"
             )
         header = [cell.strip().lower() for cell in header_cells]
         _check_header(header)
@@ -57,11 +66,14 @@ def read_bulk_csv(raw: bytes) -> tuple[list[str], list[CsvRow]]:
                 continue  # blank lines are not rows
             if len(rows) >= MAX_BULK_ROWS:
                 raise CsvFileError(
-                    f"The file has more than {MAX_BULK_ROWS} rows; split it into smaller files."
+                    f"The file has more than {MAX_BULK_ROWS:,} rows; split it into smaller files."
                 )
             error = None
             if len(cells) != len(header):
-                error = f"has {len(cells)} cells but the header has {len(header)}"
+                error = (
+                    f"This row has {plural(len(cells), 'cell')} "
+                    f"but the header has {plural(len(header), 'column')}."
+                )
             padded = list(cells[: len(header)]) + [""] * (len(header) - len(cells))
             rows.append(CsvRow(reader.line_num, dict(zip(header, padded, strict=True)), error))
     except csv.Error as exc:
@@ -71,16 +83,35 @@ def read_bulk_csv(raw: bytes) -> tuple[list[str], list[CsvRow]]:
     return header, rows
 
 
+def sniff_delimiter(text: str) -> str:
+    """The separator that splits the header line into the most known column names.
+
+    A header is a short list of known names, so this is more certain than guessing from
+    character counts (csv.Sniffer): "correlation_id;label" is one unknown name when read
+    with commas and two known ones with semicolons. Ties go to the comma.
+    """
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    best, best_known = ",", -1
+    for delimiter in DELIMITERS:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        known = sum(1 for cell in cells if cell.strip().lower() in BULK_COLUMNS)
+        if known > best_known:
+            best, best_known = delimiter, known
+    return best
+
+
 def _check_header(header: list[str]) -> None:
     unknown = [name for name in header if name not in BULK_COLUMNS]
     if unknown:
         raise CsvFileError(
-            f"Unknown column(s): {', '.join(repr(name) for name in unknown)}. "
+            f"Unknown {'column' if len(unknown) == 1 else 'columns'}: "
+            f"{', '.join(repr(name) for name in unknown)}. "
             f"Allowed columns: {', '.join(BULK_COLUMNS)} (only correlation_id is required)."
         )
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        raise CsvFileError(f"Column(s) appear more than once: {', '.join(repeated)}.")
+        subject = "This column appears" if len(repeated) == 1 else "These columns appear"
+        raise CsvFileError(f"{subject} more than once: {', '.join(repeated)}.")
     if "correlation_id" not in header:
         raise CsvFileError(
             "The header has no correlation_id column. It is required (its cells may be "
@@ -105,6 +136,20 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterat
         buffer.truncate()
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A whole CSV document (header + rows), every cell neutralised."""
-    return "".join(csv_lines(header, rows))
+def csv_text(
+    header: Sequence[str], rows: Iterable[Sequence[object]], *, excel: bool = False
+) -> str:
+    """A whole CSV document (header + rows), every cell neutralised.
+
+    `excel`: start with a byte-order mark, so that Excel reads the file as UTF-8.
+    """
+    return (BOM if excel else "") + "".join(csv_lines(header, rows))
+
+
+def template_csv() -> str:
+    """The file to download and fill in: the header and two example rows."""
+    examples = [
+        ["cand-1042", "Ada Lovelace", "careers-site", "email", "spring-hiring", "", ""],
+        ["", "A correlation ID is generated for a blank cell", "", "", "", "", ""],
+    ]
+    return csv_text(BULK_COLUMNS, examples, excel=True)

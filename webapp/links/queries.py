@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.links.inputs import MAX_ID
-from webapp.models import PublicLink, SchedulingRequest, TrackedLink, Visit
+from webapp.models import LinkBatch, PublicLink, SchedulingRequest, TrackedLink, Visit
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 OWNER_MINE = "mine"
@@ -40,6 +40,7 @@ class LinkFilters:
     owner: str = OWNER_ALL
     user_id: int | None = None  # whose links "mine" means
     correlation_id: str | None = None  # exact match (the API's filter)
+    batch_id: int | None = None  # the links one bulk upload created
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,15 @@ class BookingState:
     status: str
 
 
-def _filtered(filters: LinkFilters) -> Select[tuple[TrackedLink]]:
-    query = select(TrackedLink)
+def filtered(filters: LinkFilters) -> Select[tuple[TrackedLink]]:
+    """The tracked links the filters match, with their Public Link and creator loaded."""
+    return matching(select(TrackedLink), filters).options(
+        joinedload(TrackedLink.public_link), joinedload(TrackedLink.created_by)
+    )
+
+
+def matching(query: Select[Any], filters: LinkFilters) -> Select[Any]:
+    """The query narrowed to what the filters match (for the list, its count, the API)."""
     if filters.q.strip():
         pattern = "%" + _escape_like(filters.q.strip()) + "%"
         query = query.where(
@@ -64,7 +72,9 @@ def _filtered(filters: LinkFilters) -> Select[tuple[TrackedLink]]:
         query = query.where(TrackedLink.created_by_id == filters.user_id)
     if filters.correlation_id is not None:
         query = query.where(TrackedLink.correlation_id == filters.correlation_id)
-    return query.options(joinedload(TrackedLink.public_link), joinedload(TrackedLink.created_by))
+    if filters.batch_id is not None:
+        query = query.where(TrackedLink.batch_id == filters.batch_id)
+    return query
 
 
 def _escape_like(text: str) -> str:
@@ -73,11 +83,11 @@ def _escape_like(text: str) -> str:
 
 def tracked_links_page(filters: LinkFilters, cursor: str | None, limit: int) -> Page[TrackedLink]:
     """Newest first; raises InvalidCursor for a cursor this app did not make."""
-    query = _filtered(filters)
+    query = filtered(filters)
     if cursor:
         created_text, last_id = decode_cursor(cursor, 2)
-        created_at = _parse_cursor_time(created_text)
-        _check_cursor_id(last_id)
+        created_at = parse_cursor_time(created_text)
+        check_cursor_id(last_id)
         query = query.where(
             or_(
                 TrackedLink.created_at < created_at,
@@ -94,12 +104,28 @@ def tracked_links_page(filters: LinkFilters, cursor: str | None, limit: int) -> 
     return Page(rows, next_cursor)
 
 
+def get_batch(batch_id: int) -> LinkBatch | None:
+    return db.session.get(LinkBatch, batch_id)
+
+
+def batch_links(batch_id: int) -> list[TrackedLink]:
+    """The links one upload created, in the file's order."""
+    query = select(TrackedLink).where(TrackedLink.batch_id == batch_id).order_by(TrackedLink.id)
+    return list(db.session.execute(query).scalars())
+
+
+def has_tracked_links(user_id: int) -> bool:
+    """True when this person created at least one tracked link."""
+    query = select(TrackedLink.id).where(TrackedLink.created_by_id == user_id).limit(1)
+    return db.session.execute(query).first() is not None
+
+
 def tracked_links_by_id(filters: LinkFilters, cursor: str | None, limit: int) -> Page[TrackedLink]:
     """Oldest first, keyed by id (the API's stable order); raises InvalidCursor."""
-    query = _filtered(filters)
+    query = filtered(filters)
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
-        _check_cursor_id(last_id)
+        check_cursor_id(last_id)
         query = query.where(TrackedLink.id > last_id)
     rows = list(
         db.session.execute(query.order_by(TrackedLink.id).limit(limit + 1)).unique().scalars()
@@ -124,7 +150,7 @@ def public_links_page(cursor: str | None, limit: int) -> Page[PublicLink]:
     query = select(PublicLink).options(joinedload(PublicLink.owner))
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
-        _check_cursor_id(last_id)
+        check_cursor_id(last_id)
         query = query.where(PublicLink.id > last_id)
     rows = list(db.session.execute(query.order_by(PublicLink.id).limit(limit + 1)).scalars())
     return _id_page(rows, limit)
@@ -137,12 +163,12 @@ def _id_page(rows: list[Any], limit: int) -> Page[Any]:
     return Page(rows, None)
 
 
-def _check_cursor_id(value: Any) -> None:
+def check_cursor_id(value: Any) -> None:
     if not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise InvalidCursor("cursor is not valid")
 
 
-def _parse_cursor_time(text: Any) -> datetime:
+def parse_cursor_time(text: Any) -> datetime:
     if not isinstance(text, str):
         raise InvalidCursor("cursor is not valid")
     try:
@@ -201,6 +227,12 @@ def tracked_link_counts(public_link_ids: Sequence[int]) -> dict[int, int]:
         .group_by(TrackedLink.public_link_id)
     )
     return {link_id: count for link_id, count in rows}
+
+
+def public_link_with_url(url: str) -> PublicLink | None:
+    """The first Public Link registered with exactly this URL, if any."""
+    query = select(PublicLink).where(PublicLink.url == url).order_by(PublicLink.id).limit(1)
+    return db.session.execute(query).scalar_one_or_none()
 
 
 def active_public_links() -> list[PublicLink]:

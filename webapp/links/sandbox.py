@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app
+
+from webapp.urls import public_origin
 
 
 def sandbox_origin() -> str | None:
-    """The app's own origin (PUBLIC_BASE_URL, else the request's) while WEBAPP_SANDBOX is on.
+    """The app's own origin (`public_origin()`) while WEBAPP_SANDBOX is on, else None.
 
     Sandbox Public Links are `<origin>/sandbox/pls/<code>`; with the sandbox off there are
-    none, and only Cronofy's hosts are accepted.
+    none, and only Cronofy's hosts are accepted. Never the request's Host: a forged one
+    would let a sandbox link point at another site.
     """
     if not current_app.config.get("WEBAPP_SANDBOX"):
         return None
-    parts = urlsplit(current_app.config.get("PUBLIC_BASE_URL") or request.host_url)
+    parts = urlsplit(public_origin())
     return f"{parts.scheme}://{parts.netloc}"

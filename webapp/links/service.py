@@ -15,11 +15,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
+from webapp.audit.log import created, diff, record
+from webapp.audit.subjects import (
+    public_link_fields,
+    public_link_target,
+    tracked_link_fields,
+    tracked_link_target,
+)
 from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.links.inputs import MAX_ID, InvalidInput, clean_public_link, clean_tracked_link
 from webapp.links.validation import generate_correlation_id, parse_aware_datetime
 from webapp.models import PublicLink, TrackedLink, User, utcnow
+from webapp.outbound.events import emit_tracked_link_created
 
 
 class NotFound(LookupError):
@@ -73,6 +82,9 @@ def create_public_link(
     with write_transaction():
         link = PublicLink(owner_id=user.id, **values)
         db.session.add(link)
+        db.session.flush()  # the audit entry names the new id
+        changes = created(public_link_fields(link))
+        record(audit_actions.PUBLIC_LINK_CREATED, public_link_target(link), changes, actor=user)
     return link
 
 
@@ -84,9 +96,26 @@ def update_public_link(
     values = clean_public_link(data, partial=True, sandbox_origin=sandbox_origin)
     with write_transaction():
         link = get_public_link(link_id, user)
+        before = public_link_fields(link)
         for key, value in values.items():
             setattr(link, key, value)
+        audit_public_link_change(user, link, before)
     return link
+
+
+def audit_public_link_change(user: User, link: PublicLink, before: dict[str, Any]) -> None:
+    """Audit log: an edit, or a (de|re)activation when `active` changed; nothing if no change."""
+    changes = diff(before, public_link_fields(link))
+    if not changes:
+        return
+    action = audit_actions.PUBLIC_LINK_UPDATED
+    if "active" in changes:
+        action = (
+            audit_actions.PUBLIC_LINK_REACTIVATED
+            if link.active
+            else audit_actions.PUBLIC_LINK_DEACTIVATED
+        )
+    record(action, public_link_target(link), changes, actor=user)
 
 
 def set_public_link_active(user: User, link_id: int, active: bool) -> PublicLink:
@@ -133,6 +162,12 @@ def create_tracked_link(
                 **values,
             )
             db.session.add(link)
+            db.session.flush()  # the audit entry names the new id
+            changes = created(tracked_link_fields(link))
+            record(
+                audit_actions.TRACKED_LINK_CREATED, tracked_link_target(link), changes, actor=user
+            )
+            emit_tracked_link_created(link)  # outbound webhooks, in this transaction
     except IntegrityError as error:
         _raise_if_duplicate(correlation_id, error)
     return link
@@ -157,6 +192,7 @@ def update_tracked_link(
     try:
         with write_transaction():
             link = get_tracked_link(link_id, user)
+            before = tracked_link_fields(link)
             if "disabled" in values:
                 disabled = values.pop("disabled")
                 if disabled and link.disabled_at is None:
@@ -165,9 +201,24 @@ def update_tracked_link(
                     link.disabled_at = None
             for key, value in values.items():
                 setattr(link, key, value)
+            audit_tracked_link_change(user, link, before)
     except IntegrityError as error:
         _raise_if_duplicate(values.get("correlation_id", ""), error)
     return link
+
+
+def audit_tracked_link_change(user: User, link: TrackedLink, before: dict[str, Any]) -> None:
+    """Audit log: an edit, or a disable/enable when only that changed; nothing if no change."""
+    changes = diff(before, tracked_link_fields(link))
+    if not changes:
+        return
+    action = audit_actions.TRACKED_LINK_UPDATED
+    if list(changes) == ["disabled"]:
+        disabled = link.disabled_at is not None
+        action = (
+            audit_actions.TRACKED_LINK_DISABLED if disabled else audit_actions.TRACKED_LINK_ENABLED
+        )
+    record(action, tracked_link_target(link), changes, actor=user)
 
 
 def set_tracked_link_disabled(user: User, link_id: int, disabled: bool) -> TrackedLink:

@@ -15,27 +15,41 @@ from flask import (
 )
 from flask_login import current_user
 
-from webapp.links import bp, queries, service
+from webapp.links import bp, queries, service, windows
 from webapp.links.inputs import InvalidInput, parse_id
 from webapp.links.validation import parse_utc_local
-from webapp.links.views import PAGE_SIZE, get_page_cursor
+from webapp.listing import PageRequest, make_pager
 from webapp.models import UTM_KEYS, TrackedLink
 from webapp.pagination import InvalidCursor
 from webapp.urls import request_url, safe_next, short_url
 
 
 def list_filters() -> tuple[queries.LinkFilters, dict[str, str]]:
-    """The list's filters from the query string, and the args that reproduce them."""
-    default_owner = queries.OWNER_ALL if current_user.is_admin else queries.OWNER_MINE
-    owner = request.args.get("owner", default_owner)
+    """The list's filters from the query string, and the args that reproduce them.
+
+    "Created by" defaults the same way for everyone: "Mine" when you have created links,
+    else "Anyone".
+    """
+    owner = request.args.get("owner", "")
     if owner not in (queries.OWNER_MINE, queries.OWNER_ALL):
-        owner = default_owner
+        has_own = queries.has_tracked_links(current_user.id)
+        owner = queries.OWNER_MINE if has_own else queries.OWNER_ALL
     raw_public = request.args.get("public_link", "")
     public_link_id = parse_id(raw_public)
+    batch_id = parse_id(request.args.get("batch", ""))
     q = request.args.get("q", "").replace("\x00", "").strip()[:200]
-    args = {"q": q, "public_link": str(public_link_id or ""), "owner": owner}
+    args = {
+        "q": q,
+        "public_link": str(public_link_id or ""),
+        "owner": owner,
+        "batch": str(batch_id or ""),
+    }
     filters = queries.LinkFilters(
-        q=q, public_link_id=public_link_id, owner=owner, user_id=current_user.id
+        q=q,
+        public_link_id=public_link_id,
+        owner=owner,
+        user_id=current_user.id,
+        batch_id=batch_id,
     )
     return filters, {key: value for key, value in args.items() if value}
 
@@ -43,25 +57,25 @@ def list_filters() -> tuple[queries.LinkFilters, dict[str, str]]:
 @bp.get("/links")
 def tracked_links():  # type: ignore[no-untyped-def]
     filters, args = list_filters()
-    cursor = get_page_cursor()
+    wanted = PageRequest.from_args(request.args)
     try:
-        page = queries.tracked_links_page(filters, cursor, PAGE_SIZE)
+        window = windows.tracked_links_window(filters, wanted)
     except InvalidCursor:
         return redirect(url_for("links.tracked_links", **args))
-    ids = [link.id for link in page.items]
+    ids = [link.id for link in window.items]
+    total = windows.count_tracked_links(filters)
     return render_template(
         "links/tracked_links.html",
-        links=page.items,
+        links=window.items,
         clicks=queries.click_counts(ids),
         bookings=queries.booking_states(ids),
         filters=filters,
         args=args,
+        batch=queries.get_batch(filters.batch_id) if filters.batch_id else None,
         public_links=queries.all_public_links(),
-        next_url=url_for("links.tracked_links", cursor=page.next_cursor, **args)
-        if page.next_cursor
-        else None,
-        first_url=url_for("links.tracked_links", **args) if cursor else None,
-        filtered=bool(filters.q or filters.public_link_id),
+        pager=make_pager(window, wanted, "links.tracked_links", args, total, "tracked links"),
+        first_page=wanted.is_first,
+        filtered=bool(filters.q or filters.public_link_id or filters.batch_id),
         now=datetime.now(UTC),
         **_helpers(),
     )
@@ -82,39 +96,64 @@ def tracked_link_new():  # type: ignore[no-untyped-def]
     return _tracked_form_page(values, {})
 
 
-@bp.route("/links/<int:link_id>", methods=["GET", "POST"])
+@bp.get("/links/<int:link_id>")
 def tracked_link_detail(link_id: int):  # type: ignore[no-untyped-def]
-    try:
-        link = service.get_tracked_link(link_id)
-    except service.NotFound:
-        abort(404)
-    errors: dict[str, str] = {}
-    values = _values_of(link)
-    status = 200
-    if request.method == "POST":
-        if not service.may_change(current_user, link.created_by_id):
-            abort(403, "Only the creator of this tracked link or an admin can change it.")
-        values = _tracked_link_form()
-        try:
-            service.update_tracked_link(current_user, link_id, values, parse_expiry=parse_utc_local)
-        except InvalidInput as invalid:
-            errors, status = invalid.fields, 422
-        else:
-            flash("Tracked link saved.", "success")
-            return redirect(url_for("links.tracked_link_detail", link_id=link_id))
-    booking = queries.booking_states([link.id]).get(link.id)
-    page = render_template(
+    """The link's facts and short URL first; editing is one click away."""
+    link = _tracked_link(link_id)
+    return render_template(
         "links/tracked_link.html",
         link=link,
-        values=values,
-        errors=errors,
-        public_links=_public_link_choices(link.public_link_id),
         clicks=queries.click_counts([link.id]).get(link.id, 0),
-        booking=booking,
+        booking=queries.booking_states([link.id]).get(link.id),
         visits=queries.recent_visits(link.id),
         visit_total=queries.visit_count(link.id),
         now=datetime.now(UTC),
         **_helpers(),
+    )
+
+
+@bp.get("/links/<int:link_id>/edit")
+def tracked_link_edit(link_id: int):  # type: ignore[no-untyped-def]
+    link = _changeable_tracked_link(link_id)
+    return _edit_page(link, _values_of(link), {})
+
+
+# The edit form posts to the link's own address.
+@bp.post("/links/<int:link_id>")
+def tracked_link_update(link_id: int):  # type: ignore[no-untyped-def]
+    link = _changeable_tracked_link(link_id)
+    values = _tracked_link_form()
+    try:
+        service.update_tracked_link(current_user, link_id, values, parse_expiry=parse_utc_local)
+    except InvalidInput as invalid:
+        return _edit_page(link, values, invalid.fields, status=422)
+    flash("Tracked link saved.", "success")
+    return redirect(url_for("links.tracked_link_detail", link_id=link_id))
+
+
+def _tracked_link(link_id: int) -> TrackedLink:
+    try:
+        return service.get_tracked_link(link_id)
+    except service.NotFound:
+        abort(404)
+
+
+def _changeable_tracked_link(link_id: int) -> TrackedLink:
+    link = _tracked_link(link_id)
+    if not service.may_change(current_user, link.created_by_id):
+        abort(403, "Only the person who created this tracked link, or an admin, can change it.")
+    return link
+
+
+def _edit_page(
+    link: TrackedLink, values: dict[str, Any], errors: dict[str, str], status: int = 200
+):  # type: ignore[no-untyped-def]
+    page = render_template(
+        "links/tracked_link_edit.html",
+        link=link,
+        values=values,
+        errors=errors,
+        public_links=_public_link_choices(link.public_link_id),
     )
     return page, status
 
@@ -149,7 +188,7 @@ def _set_disabled(link_id: int, disabled: bool) -> None:
     except service.NotFound:
         abort(404)
     except service.NotAllowed:
-        abort(403, "Only the creator of this tracked link or an admin can change it.")
+        abort(403, "Only the person who created this tracked link, or an admin, can change it.")
 
 
 def _helpers() -> dict[str, Any]:

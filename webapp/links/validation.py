@@ -12,12 +12,13 @@ import secrets
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from webapp.models.links import CRONOFY_HOSTS, UTM_KEYS
 
 PUBLIC_LINK_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# The app sets these per tracked link; a stored URL that already carried them would be ambiguous.
+# The app sets these per tracked link (and any utm_* key is Cronofy's metadata); a stored URL
+# that already carried them would be ambiguous.
 RESERVED_QUERY_KEYS = frozenset({"claim_token", "correlation_id", *UTM_KEYS})
 MAX_URL_LENGTH = 2000
 MAX_NAME_LENGTH = 200
@@ -76,13 +77,13 @@ def validate_public_link_url(url: Any, *, sandbox_origin: str | None = None) -> 
 
     sandbox = _sandbox_origin_parts(sandbox_origin)
     if sandbox and (scheme, host) == sandbox:
-        code = path.removeprefix("/sandbox/pls/") if path.startswith("/sandbox/pls/") else None
-        if code is None or not PUBLIC_LINK_CODE.fullmatch(code):
+        code = _code_after(path, "/sandbox/pls/")
+        if code is None:
             raise InvalidPublicLinkURL(
                 "a sandbox Public Link's path must be /sandbox/pls/<code>, the code being "
                 "1-64 letters, digits, - or _"
             )
-        return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+        return f"{scheme}://{host}/sandbox/pls/{code}" + (f"?{query}" if query else "")
 
     _check_host(host)
     if scheme != "https":
@@ -97,12 +98,20 @@ def validate_public_link_url(url: Any, *, sandbox_origin: str | None = None) -> 
             f"the host must be exactly app.cronofy.com or app-au, app-ca, app-de, app-sg or "
             f"app-uk .cronofy.com, not {host}"
         )
-    code = path.removeprefix("/pls/") if path.startswith("/pls/") else None
-    if code is None or not PUBLIC_LINK_CODE.fullmatch(code):
+    code = _code_after(path, "/pls/")
+    if code is None:
         raise InvalidPublicLinkURL(
             "the path must be /pls/<code>, the code being 1-64 letters, digits, - or _"
         )
-    return f"https://{host}{path}" + (f"?{query}" if query else "")
+    return f"https://{host}/pls/{code}" + (f"?{query}" if query else "")
+
+
+def _code_after(path: str, prefix: str) -> str | None:
+    """The Public Link code in `<prefix><code>` or `<prefix><code>/` (the same page)."""
+    if not path.startswith(prefix):
+        return None
+    code = path.removeprefix(prefix).removesuffix("/")
+    return code if PUBLIC_LINK_CODE.fullmatch(code) else None
 
 
 def _check_host(host: str) -> None:
@@ -117,10 +126,20 @@ def _check_host(host: str) -> None:
 
 
 def _check_query(query: str) -> None:
+    """Refuse a query that already sets a key the app adds per tracked link.
+
+    Keys are compared decoded and in any letter case, and both `&` and `;` count as
+    separators (Python's parse_qsl only splits on `&`; other servers split on `;` too), so
+    `?x=1;CLAIM_TOKEN=...` or `?Utm_Source=...` cannot slip a second value past the app.
+    """
     if not query:
         return
-    keys = {key for key, _ in parse_qsl(query, keep_blank_values=True)}
-    clash = sorted(keys & RESERVED_QUERY_KEYS)
+    keys = {
+        unquote_plus(part.partition("=")[0]).strip().lower()
+        for part in re.split(r"[&;]", query)
+        if part
+    }
+    clash = sorted(key for key in keys if key in RESERVED_QUERY_KEYS or key.startswith("utm_"))
     if clash:
         raise InvalidPublicLinkURL(
             f"must not already set {', '.join(clash)}: the app adds those for each tracked link"

@@ -11,35 +11,36 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.links import bp, queries, service
+from webapp.links import bp, queries, service, windows
 from webapp.links.inputs import InvalidInput
 from webapp.links.sandbox import sandbox_origin
+from webapp.listing import PageRequest, make_pager
 from webapp.pagination import InvalidCursor
 
 PAGE_SIZE = 50
-
-
-def get_page_cursor() -> str | None:
-    return request.args.get("cursor") or None
+SANDBOX_DEMO_NAME = "Sandbox demo"
+SANDBOX_DEMO_PATH = "/sandbox/pls/demo"
 
 
 @bp.get("/public-links")
 def public_links():  # type: ignore[no-untyped-def]
     """Every Public Link with its owner and how many tracked links use it."""
+    wanted = PageRequest.from_args(request.args)
     try:
-        page = queries.public_links_page(get_page_cursor(), PAGE_SIZE)
+        window = windows.public_links_window(wanted)
     except InvalidCursor:
         return redirect(url_for("links.public_links"))
-    counts = queries.tracked_link_counts([link.id for link in page.items])
-    next_url = url_for("links.public_links", cursor=page.next_cursor) if page.next_cursor else None
+    counts = queries.tracked_link_counts([link.id for link in window.items])
     origin = sandbox_origin()
     return render_template(
         "links/public_links.html",
-        sandbox_url=f"{origin}/sandbox/pls/demo" if origin else None,
-        links=page.items,
+        sandbox_url=f"{origin}{SANDBOX_DEMO_PATH}" if origin else None,
+        links=window.items,
         counts=counts,
-        next_url=next_url,
-        first_url=url_for("links.public_links") if get_page_cursor() else None,
+        pager=make_pager(
+            window, wanted, "links.public_links", {}, windows.count_public_links(), "Public Links"
+        ),
+        first_page=wanted.is_first,
         may_change=lambda link: service.may_change(current_user, link.owner_id),
     )
 
@@ -57,6 +58,25 @@ def public_link_new():  # type: ignore[no-untyped-def]
         return redirect(url_for("links.public_links"))
     values = {"name": request.args.get("name", ""), "url": request.args.get("url", "")}
     return _public_link_form_page(values, {})
+
+
+@bp.post("/public-links/sandbox")
+def public_link_sandbox():  # type: ignore[no-untyped-def]
+    """One click on the first-run page: register the sandbox's ready booking page."""
+    origin = sandbox_origin()
+    if origin is None:
+        abort(404)
+    values = {"name": SANDBOX_DEMO_NAME, "url": f"{origin}{SANDBOX_DEMO_PATH}"}
+    existing = queries.public_link_with_url(values["url"])
+    if existing is not None:  # a second click, or a colleague was quicker
+        flash(f"The sandbox link is already registered as “{existing.name}”.", "info")
+        return redirect(url_for("live.index"))
+    try:
+        link = service.create_public_link(current_user, values, sandbox_origin=origin)
+    except InvalidInput:  # the sandbox's own URL is always valid while the sandbox is on
+        abort(400)
+    flash(f"Public Link “{link.name}” registered. Next, create a tracked link for it.", "success")
+    return redirect(url_for("live.index"))
 
 
 @bp.route("/public-links/<int:link_id>/edit", methods=["GET", "POST"])
@@ -117,7 +137,7 @@ def _public_link_form_page(
             values=values,
             errors=errors,
             link=link,
-            sandbox_url=f"{origin}/sandbox/pls/demo" if origin else None,
+            sandbox_url=f"{origin}{SANDBOX_DEMO_PATH}" if origin else None,
         ),
         status,
     )

@@ -243,7 +243,7 @@ def _present_statuses() -> Select[Any]:
     return select(present.c.status).where(present.c.status.is_not(None)).limit(MAX_STATUS_CHOICES)
 
 
-_PRESENT_STATUSES = _present_statuses()
+PRESENT_STATUSES = _present_statuses()
 
 
 def status_choices(selected: str = "") -> list[str]:
@@ -251,7 +251,7 @@ def status_choices(selected: str = "") -> list[str]:
 
     Costs one index seek per distinct status, however many requests there are.
     """
-    present = set(db.session.execute(_PRESENT_STATUSES).scalars())
+    present = set(db.session.execute(PRESENT_STATUSES).scalars())
     if selected:
         present.add(selected)
     return sorted(present)

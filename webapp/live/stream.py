@@ -199,13 +199,16 @@ def event_stream(
     session_version: int | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] | None = None,
+    client_gone: Callable[[], bool] = lambda: False,
 ) -> Iterator[str]:
     """SSE text chunks for the changes after `cursor` that the filters' viewer may see.
 
     Must run inside an app context (and a request context, for url_for). It holds no ORM
     object across polls and ends the database transaction after each one, so new commits
     become visible and the pooled connection goes back to the pool between polls. When the
-    user is signed out or deactivated (checked every heartbeat) the stream ends.
+    user is signed out or deactivated (checked every heartbeat) the stream ends; so does it
+    as soon as `client_gone()` says its client hung up (webapp/live/capacity.py), which
+    frees its thread and its slot in seconds rather than at the next failed write.
 
     Between polls it waits for this process's applier to apply something
     (webapp/wakeups.py), at most `poll_interval`: the poll is the fallback for changes
@@ -220,7 +223,11 @@ def event_stream(
         # A reconnect resumes past holes the last connection gave up on: watch them anew.
         feed.watch(_pending_up_to(cursor))
         db.session.remove()
-        while clock() - started < settings.max_duration and not SHUTTING_DOWN.is_set():
+        while (
+            clock() - started < settings.max_duration
+            and not SHUTTING_DOWN.is_set()
+            and not client_gone()
+        ):
             try:
                 messages = _poll(feed, filters, clock())
             finally:

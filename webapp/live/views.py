@@ -17,13 +17,16 @@ from sqlalchemy import select
 
 from webapp.display import http_url
 from webapp.extensions import db
+from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
 from webapp.live import bp
+from webapp.live.capacity import StreamsFull, client_gone_check, stream_slots
 from webapp.live.detail import RequestNotFound, load_detail
 from webapp.live.export import csv_lines
 from webapp.live.queries import (
-    PAGE_SIZE,
     PageFilters,
-    fetch_page,
+    conditions,
+    decode_page_cursor,
+    encode_page_cursor,
     public_link_choices,
     row_select,
     status_choices,
@@ -58,31 +61,44 @@ def index():  # type: ignore[no-untyped-def]
     for name, value in filters.ignored.items():
         flash(f"Ignored the filter {name}={value!r}: it is not a valid value.", "warning")
     resolved = filters.resolve(current_user.id)
-    cursor = request.args.get("cursor") or None
+    wanted = PageRequest.from_args(request.args)
     # Taken before the rows are read: a change in between is sent again, never missed.
     feed_cursor = start_cursor()
     try:
-        results, next_cursor = fetch_page(row_select(resolved), cursor, PAGE_SIZE)
+        window = fetch_window(row_select(resolved), REQUEST_KEYSET, wanted, _rows)
     except InvalidCursor:
         flash("That page link is not valid; showing the newest requests instead.", "warning")
-        cursor = None
-        results, next_cursor = fetch_page(row_select(resolved), None, PAGE_SIZE)
-    rows = rows_from_results(results)
+        wanted = PageRequest(size=wanted.size)
+        window = fetch_window(row_select(resolved), REQUEST_KEYSET, wanted, _rows)
+    rows = rows_from_results(window.items)
     args = filters.query_args()
+    total = capped_count(select(SchedulingRequest.id).where(*conditions(resolved)))
     return render_template(
         "live/index.html",
         rows=rows,
         filters=filters,
-        cursor=cursor,
-        next_url=url_for("live.index", **args, cursor=next_cursor) if next_cursor else None,
-        first_url=url_for("live.index", **args) if cursor else None,
+        cursor=None if window.start == 1 and window.prev_cursor is None else "1",
+        pager=make_pager(window, wanted, "live.index", args, total, noun="requests"),
+        first_url=url_for("live.index", **args, **wanted.size_args()),
         stream_url=url_for("live.stream", **args),
         export_url=url_for("live.export", **args),
         feed_cursor=feed_cursor,
         statuses=status_choices(filters.status),
         public_links=public_link_choices(),
-        setup=_first_run_state() if not rows and not cursor and not filters.active else None,
+        setup=_first_run_state() if not rows and wanted.is_first and not filters.active else None,
     )
+
+
+def _rows(statement):  # type: ignore[no-untyped-def]
+    return list(db.session.execute(statement))
+
+
+REQUEST_KEYSET: Keyset = Keyset(
+    columns=(SchedulingRequest.updated_at, SchedulingRequest.id),
+    descending=True,
+    encode=lambda result: encode_page_cursor(result[0]),
+    decode=decode_page_cursor,
+)
 
 
 @bp.get("/live/stream")
@@ -99,12 +115,28 @@ def stream():  # type: ignore[no-untyped-def]
         StreamSettings.from_config(current_app.config),
         user_id=user_id,
         session_version=session_version,
+        client_gone=client_gone_check(request.environ),
     )
-    return Response(
+    # Taken last, and given back when the response closes (the stream ended, or its client
+    # went): nothing can raise between taking it and handing it to the response.
+    try:
+        slot = stream_slots(current_app).acquire(user_id)
+    except StreamsFull as full:
+        # Plain text, no page to render: a refusal must cost next to nothing, and the
+        # EventSource asking never shows a body (static/js/live.js says "paused").
+        return Response(
+            full.message + "\n",
+            429,
+            mimetype="text/plain",
+            headers={"Retry-After": str(full.retry_after), "Cache-Control": "no-store"},
+        )
+    response = Response(
         stream_with_context(generator),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+    response.call_on_close(slot.release)
+    return response
 
 
 @bp.get("/requests/export.csv")

@@ -1,5 +1,6 @@
 """The tables, one module per feature; import them from here."""
 
+from webapp.models.audit import AuditEvent, AuditLogIsAppendOnly, SilenceEpisode
 from webapp.models.bookings import (
     DELIVERY_APPLIED,
     DELIVERY_FAILED,
@@ -9,8 +10,18 @@ from webapp.models.bookings import (
     RefusedDelivery,
     SchedulingRequest,
 )
-from webapp.models.links import UTM_KEYS, PublicLink, TrackedLink, Visit
-from webapp.models.sandbox import SandboxBooking, SandboxClaim, SandboxOutbox
+from webapp.models.links import UTM_KEYS, LinkBatch, PublicLink, TrackedLink, Visit
+from webapp.models.organisation import OrganisationProfile
+from webapp.models.outbound import (
+    DISABLED_BY_ADMIN,
+    DISABLED_FAILING,
+    ENDPOINT_KINDS,
+    ENDPOINT_SLACK,
+    ENDPOINT_WEBHOOK,
+    WebhookEndpoint,
+)
+from webapp.models.outbox import OutboxAttempt, OutboxMessage
+from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
 
@@ -19,22 +30,34 @@ __all__ = [
     "DELIVERY_FAILED",
     "DELIVERY_PENDING",
     "DELIVERY_STALE",
+    "DISABLED_BY_ADMIN",
+    "DISABLED_FAILING",
+    "ENDPOINT_KINDS",
+    "ENDPOINT_SLACK",
+    "ENDPOINT_WEBHOOK",
     "ROLES",
     "ROLE_ADMIN",
     "ROLE_STAFF",
     "UTM_KEYS",
     "ApiToken",
+    "AuditEvent",
+    "AuditLogIsAppendOnly",
     "Delivery",
     "FailedSignIn",
+    "OutboxAttempt",
+    "OutboxMessage",
+    "LinkBatch",
+    "OrganisationProfile",
     "PublicLink",
     "RefusedDelivery",
     "SandboxBooking",
     "SandboxClaim",
-    "SandboxOutbox",
     "SchedulingRequest",
+    "SilenceEpisode",
     "TrackedLink",
     "UTCDateTime",
     "User",
     "Visit",
+    "WebhookEndpoint",
     "utcnow",
 ]

@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import User
 
-__all__ = ["CRONOFY_HOSTS", "UTM_KEYS", "PublicLink", "TrackedLink", "Visit"]
+__all__ = ["CRONOFY_HOSTS", "UTM_KEYS", "LinkBatch", "PublicLink", "TrackedLink", "Visit"]
 
 # The hosts of Cronofy's app (docs/cronofy.md): US and the data centres. Public Links live
 # there, and so do the booking pages a notification points invitees to.
@@ -36,6 +36,31 @@ class PublicLink(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     owner: Mapped[User | None] = relationship()
+
+
+class LinkBatch(db.Model):
+    """One bulk CSV upload. The links it created point at it; its idempotency key (one per
+    upload form shown) makes a repeated submission of the same form create nothing."""
+
+    __tablename__ = "link_batches"
+    __table_args__ = (
+        Index("ix_link_batches_created_by_content", "created_by_id", "content_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    public_link_id: Mapped[int] = mapped_column(ForeignKey("public_links.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    columns: Mapped[str] = mapped_column(String(500))  # the uploaded header, comma-separated
+    # sha256 of the Public Link's id and the file: the same file sent again from a form
+    # shown anew (the back button reloads it with a new key) is the same upload too.
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")
+    link_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    public_link: Mapped[PublicLink] = relationship()
+    created_by: Mapped[User | None] = relationship()
 
 
 class TrackedLink(db.Model):
@@ -64,6 +89,7 @@ class TrackedLink(db.Model):
     booking_view_url: Mapped[str | None] = mapped_column(String(2000))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("link_batches.id"), index=True)
 
     public_link: Mapped[PublicLink] = relationship()
     created_by: Mapped[User | None] = relationship()
@@ -81,6 +107,8 @@ class Visit(db.Model):
         Index("ix_visits_tracked_link_at", "tracked_link_id", "at"),
         # Covers the click counts of a page of tracked links (human visits per link).
         Index("ix_visits_tracked_link_agent", "tracked_link_id", "agent_class"),
+        # The silence alarm: "the first / how many person clicks since T" across all links.
+        Index("ix_visits_agent_class_at", "agent_class", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

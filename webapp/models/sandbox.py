@@ -1,4 +1,6 @@
-"""The simulated Cronofy (DESIGN §6): accepted claim tokens, bookings and the outbox.
+"""The simulated Cronofy (docs/architecture.md): accepted claim tokens and bookings.
+
+Its notifications go through the shared outbox (webapp/outbox/, sender kind "sandbox").
 
 These tables only fill while WEBAPP_SANDBOX is on; the rest of the app never reads them.
 """
@@ -8,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -39,6 +41,9 @@ class SandboxBooking(db.Model):
     phone_number: Mapped[str] = mapped_column(String(64), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(32), default=SANDBOX_TIME_CHOSEN)
+    # Booked through a claim token. Without one Cronofy still takes the booking but sends no
+    # notification, and neither does the sandbox.
+    claimed: Mapped[bool] = mapped_column(default=True, server_default=true())
     # The triggered_at of the latest notification; the next one is always later, so the
     # receiver can order them even when they arrive out of order.
     last_triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -66,33 +71,3 @@ class SandboxClaim(db.Model):
     booking_id: Mapped[int | None] = mapped_column(
         ForeignKey("sandbox_bookings.id", ondelete="SET NULL")
     )
-
-
-class SandboxOutbox(db.Model):
-    """A signed notification waiting to be (or already) POSTed to a receiver.
-
-    Stored in the same transaction as the booking change, sent later by a background
-    sender, retried with backoff until a 2xx or until it is a day old (as Cronofy does).
-    """
-
-    __tablename__ = "sandbox_outbox"
-    __table_args__ = (Index("ix_sandbox_outbox_due", "delivered_at", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sandbox_bookings.id", ondelete="SET NULL"), index=True
-    )
-    notification_type: Mapped[str] = mapped_column(String(200))
-    url: Mapped[str] = mapped_column(String(2000))
-    body: Mapped[bytes] = mapped_column(LargeBinary)
-    signature: Mapped[str] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # A sender owns a row until claimed_until, so two senders never post it concurrently.
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_status: Mapped[int | None] = mapped_column()
-    last_error: Mapped[str | None] = mapped_column(Text)

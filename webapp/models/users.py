@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -28,6 +28,11 @@ class User(UserMixin, db.Model):
     # Bumped on deactivation or password change: sessions carrying an older value end.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Email choices (webapp/mail/): a message per booking change on links the user owns,
+    # and a daily digest; digest_sent_at is when the last digest was queued.
+    email_on_booking: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_daily_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     api_tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
-from webapp.sandbox import views  # noqa: E402, F401  (routes on bp)
+from webapp.sandbox import scheduler, views  # noqa: E402, F401  (routes on bp)

@@ -12,11 +12,12 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from webapp.models import utcnow
-from webapp.sandbox import notifications, transport
+from webapp.sandbox import dispatch, notifications, transport
 from webapp.sandbox.slots import SLOT_MINUTES, available_slots
+from webapp.urls import public_origin
 
 
-@click.group("sandbox", help="The simulated Cronofy (see DESIGN §6).")
+@click.group("sandbox", help="The simulated Cronofy: send signed notifications by hand.")
 def sandbox_group() -> None:
     pass
 
@@ -28,7 +29,7 @@ def cli_payload(
     now = utcnow()
     slot = available_slots(now)[0]
     token = "cli-" + secrets.token_hex(8)
-    base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost"
+    base = public_origin()
     declined = notification_type == notifications.DECLINED
     facts = notifications.BookingFacts(
         scheduling_request_id=scheduling_request_id or "srq_sandbox_" + secrets.token_hex(12),
@@ -41,7 +42,10 @@ def cli_payload(
         correlation_id=correlation_id,
         captured_data={"notes": "Sent with flask sandbox send."},
     )
-    urls = notifications.BookingUrls(view_url=f"{base}/sandbox/bookings/{token}")
+    urls = notifications.BookingUrls(
+        view_url=f"{base}/sandbox/bookings/{token}",
+        dashboard_url=f"{base}/sandbox/scheduler/{dispatch.dashboard_id(facts.scheduling_request_id)}",
+    )
     return notifications.build_payload(
         notification_type,
         facts,
@@ -62,7 +66,11 @@ def cli_payload(
     f"{notifications.RESCHEDULED} and {notifications.DECLINED}.",
 )
 @click.option("--correlation-id", required=True, help="Put in event.metadata.scheduler.")
-@click.option("--secret", help="Client secret to sign with (default: CRONOFY_CLIENT_SECRET).")
+@click.option(
+    "--secret",
+    help="Client secret to sign with (default: every secret in CRONOFY_CLIENT_SECRET, one "
+    "HMAC each, as Cronofy signs).",
+)
 @click.option("--srq-id", help="scheduling_request_id (default: a new srq_sandbox_... id).")
 @with_appcontext
 def send(
@@ -73,15 +81,14 @@ def send(
     srq_id: str | None,
 ) -> None:
     """Send one signed notification to URL and print the answer (exit 1 unless 2xx)."""
-    configured = current_app.config.get("CLIENT_SECRETS") or []
-    secret = secret or (configured[0] if configured else None)
-    if not secret:
+    client_secrets = [secret] if secret else list(current_app.config.get("CLIENT_SECRETS") or [])
+    if not client_secrets:
         raise click.ClickException(
             "No client secret to sign with: pass --secret or set CRONOFY_CLIENT_SECRET."
         )
     payload = cli_payload(notification_type, correlation_id, srq_id)
     body = notifications.encode(payload)
-    result = transport.post(url, body, notifications.signed_headers(body, secret))
+    result = transport.post(url, body, notifications.signed_headers(body, client_secrets))
     if result.status is None:
         raise click.ClickException(f"Could not deliver to {url}: {result.error}")
     scheduling_request_id = payload["scheduling_request"]["scheduling_request_id"]

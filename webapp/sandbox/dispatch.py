@@ -1,4 +1,4 @@
-"""Turning a booking change into a queued, signed notification (DESIGN §2 and §6)."""
+"""Turning a booking change into a queued, signed notification (docs/cronofy.md)."""
 
 from __future__ import annotations
 
@@ -16,19 +16,39 @@ class NotConfigured(Exception):
     """The sandbox lacks a credential; the message names it."""
 
 
-def client_secret() -> str:
-    client_secrets = current_app.config.get("CLIENT_SECRETS") or []
-    if not client_secrets:
+def client_secrets() -> list[str]:
+    """Every configured client secret: the sandbox signs with each, as Cronofy does."""
+    configured = list(current_app.config.get("CLIENT_SECRETS") or [])
+    if not configured:
         raise NotConfigured("The sandbox has no client secret to sign notifications with.")
-    return client_secrets[0]
+    return configured
 
 
 def receiver_url() -> str:
-    """Where notifications go: SANDBOX_RECEIVER_URL (tests), else the app's own receiver."""
+    """Where notifications go: SANDBOX_RECEIVER_URL (tests), else the app's own receiver.
+
+    external_url() never reads the request's Host, so an invitee cannot aim the signed
+    notification at another server.
+    """
     configured = current_app.config.get("SANDBOX_RECEIVER_URL")
     if configured:
         return str(configured)
     return external_url("webhooks.receive")
+
+
+def booking_urls(booking: SandboxBooking) -> notifications.BookingUrls:
+    """The invitee's page and the organiser's, shaped like Cronofy's (/rts/..., /scheduler/...)."""
+    return notifications.BookingUrls(
+        view_url=external_url("sandbox.confirmation", token=booking.confirmation_token),
+        dashboard_url=external_url(
+            "sandbox.scheduler", request_id=dashboard_id(booking.scheduling_request_id)
+        ),
+    )
+
+
+def dashboard_id(scheduling_request_id: str) -> str:
+    """Cronofy's dashboard path carries the request id without its "srq_" prefix."""
+    return scheduling_request_id.removeprefix("srq_")
 
 
 def booking_facts(
@@ -50,24 +70,24 @@ def booking_facts(
 
 def queue_notification(
     booking: SandboxBooking, notification_type: str, now: datetime, slot_selection: str = "complete"
-) -> None:
+) -> bool:
     """Add the signed notification for the booking's current state to the open transaction.
 
-    The caller commits, then wakes the outbox's sender.
+    A booking made without a claim token gets none (Cronofy sends none for those); the
+    answer says whether one was queued. The caller commits, then wakes the outbox's sender.
     """
+    if not booking.claimed:
+        return False
     # Each notification of a booking is strictly later than the one before (whole seconds,
     # as Cronofy writes them), so the receiver can order them whatever order they arrive in.
     triggered_at = now.replace(microsecond=0)
     if booking.last_triggered_at is not None and triggered_at <= booking.last_triggered_at:
         triggered_at = booking.last_triggered_at + timedelta(seconds=1)
     booking.last_triggered_at = triggered_at
-    urls = notifications.BookingUrls(
-        view_url=external_url("sandbox.confirmation", token=booking.confirmation_token)
-    )
     payload = notifications.build_payload(
         notification_type,
         booking_facts(booking, with_times=slot_selection == "complete"),
-        urls,
+        booking_urls(booking),
         triggered_at,
         slot_selection=slot_selection,
     )
@@ -77,5 +97,6 @@ def queue_notification(
         notification_type=notification_type,
         url=receiver_url(),
         body=body,
-        signature=notifications.signed_headers(body, client_secret())[notifications.HEADER],
+        signature=notifications.signature(body, client_secrets()),
     )
+    return True

@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from webapp.emails import email_syntax_problem
 from webapp.models.links import UTM_KEYS
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_METADATA_LENGTH = 128  # Cronofy's limit for every metadata value
-EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE_PATTERN = re.compile(r"[0-9+()./ -]*")
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -84,12 +84,10 @@ def parse_answers(form: Mapping[str, str]) -> tuple[Answers, dict[str, str]]:
         errors["name"] = "Use letters, digits and punctuation only."
     if not answers.email:
         errors["email"] = "Enter your email address."
-    elif (
-        len(answers.email) > MAX_EMAIL
-        or not EMAIL_PATTERN.fullmatch(answers.email)
-        or has_control_characters(answers.email)
-    ):
-        errors["email"] = "Enter an email address like name@example.com."
+    elif len(answers.email) > MAX_EMAIL:
+        errors["email"] = f"Use at most {MAX_EMAIL} characters."
+    elif problem := email_syntax_problem(answers.email):
+        errors["email"] = problem
     if len(answers.phone_number) > MAX_PHONE or not PHONE_PATTERN.fullmatch(answers.phone_number):
         errors["phone_number"] = "Use digits, spaces and + ( ) - . only, at most 64 characters."
     if len(answers.notes) > MAX_NOTES:

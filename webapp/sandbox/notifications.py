@@ -7,7 +7,7 @@ over those exact bytes, as Cronofy does.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +26,10 @@ CONTENT_TYPE = "application/json; charset=utf-8"
 
 @dataclass(frozen=True)
 class BookingUrls:
-    """Where the invitee views, reschedules or declines (absolute URLs)."""
+    """Where the invitee views, reschedules or declines, and the organiser's page (absolute)."""
 
     view_url: str
+    dashboard_url: str
 
     @property
     def reschedule_url(self) -> str:
@@ -90,7 +91,7 @@ def build_payload(
             "scheduling_request_id": facts.scheduling_request_id,
             "slot_selection": slot_selection,
             "primary_select_url": urls.view_url,
-            "dashboard_url": urls.view_url,
+            "dashboard_url": urls.dashboard_url,
             "recipient_operations": {
                 "view_url": urls.view_url,
                 "reschedule_url": urls.reschedule_url,
@@ -116,6 +117,14 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def signed_headers(body: bytes, client_secret: str) -> dict[str, str]:
+def signature(body: bytes, client_secrets: Sequence[str]) -> str:
+    """The Cronofy-HMAC-SHA256 value: one HMAC per active client secret, joined by "," with
+    no space, as Cronofy sends it while an application has several secrets."""
+    if not client_secrets:
+        raise ValueError("no client secret to sign with")
+    return ",".join(sign(body, secret) for secret in client_secrets)
+
+
+def signed_headers(body: bytes, client_secrets: Sequence[str]) -> dict[str, str]:
     """The only two headers Cronofy sends: the content type and the HMAC."""
-    return {"Content-Type": CONTENT_TYPE, HEADER: sign(body, client_secret)}
+    return {"Content-Type": CONTENT_TYPE, HEADER: signature(body, client_secrets)}

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.database import write_transaction
 from webapp.extensions import db
-from webapp.models import PublicLink, SandboxBooking, SandboxClaim, TrackedLink
+from webapp.models import OutboxMessage, PublicLink, SandboxBooking, SandboxClaim, TrackedLink
 from webapp.models.sandbox import SANDBOX_DECLINED, SANDBOX_RESCHEDULED, SANDBOX_TIME_CHOSEN
 from webapp.sandbox import dispatch, notifications, outbox, verify
 from webapp.sandbox.dispatch import NotConfigured
@@ -48,7 +48,7 @@ def _embed_credentials() -> tuple[str, str]:
     return public_key, secret
 
 
-def _claim_by_jti(jti: str) -> SandboxClaim | None:
+def claim_by_jti(jti: str) -> SandboxClaim | None:
     return db.session.scalar(db.select(SandboxClaim).where(SandboxClaim.jti == jti))
 
 
@@ -69,13 +69,13 @@ def open_booking_page(
     with write_transaction():
 
         def seen(jti: str) -> bool:
-            claim = _claim_by_jti(jti)
+            claim = claim_by_jti(jti)
             return claim is not None and not (jti in accepted and claim.code == code)
 
         verdict = verify.verify_claim_token(
             token, embed_secret=secret, embed_public_key=public_key, now=now, seen_jti=seen
         )
-        if verdict.ok and _claim_by_jti(verdict.jti) is None:
+        if verdict.ok and claim_by_jti(verdict.jti) is None:
             db.session.add(
                 SandboxClaim(
                     jti=verdict.jti,
@@ -96,7 +96,7 @@ def open_booking_page(
 
 def claim_for_form(jti: str, code: str, accepted: Collection[str]) -> SandboxClaim:
     """The accepted claim a booking form belongs to, if this session was let in with it."""
-    claim = _claim_by_jti(jti) if jti in accepted else None
+    claim = claim_by_jti(jti) if jti in accepted else None
     if claim is None or claim.code != code:
         raise ClaimNotAccepted(
             "This booking form does not belong to this browser session. "
@@ -137,35 +137,45 @@ def confirm_booking(
     """Book the slot for the claim and queue time_chosen. Submitting twice books once."""
     with write_transaction():
         claim = claim_for_form(jti, code, accepted)
-        db.session.refresh(claim, with_for_update=True)
-        if claim.booking_id is not None:
-            existing = db.session.get(SandboxBooking, claim.booking_id)
-            if existing is not None:
-                return existing
-        slot = find_slot(slot_key, now)
-        if slot is None:
-            raise SlotUnavailable("That time is no longer available; please pick another.")
-        booking = SandboxBooking(
-            scheduling_request_id="srq_sandbox_" + secrets.token_hex(12),
-            confirmation_token=secrets.token_urlsafe(24),
-            code=code,
-            summary=booking_summary(code, claim.correlation_id, answers.name),
-            correlation_id=claim.correlation_id,
-            utm=dict(claim.utm or {}),
-            slot_start=slot.start,
-            slot_end=slot.end,
-            name=answers.name,
-            email=answers.email,
-            phone_number=answers.phone_number,
-            notes=answers.notes,
-            status=SANDBOX_TIME_CHOSEN,
-            created_at=now,
-        )
-        db.session.add(booking)
-        db.session.flush()
-        claim.booking_id = booking.id
-        dispatch.queue_notification(booking, notifications.TIME_CHOSEN, now)
+        booking = book_once(claim, slot_key, answers, now, claimed=True)
     outbox.wake()
+    return booking
+
+
+def book_once(
+    claim: SandboxClaim, slot_key: str, answers: Answers, now: datetime, *, claimed: bool
+) -> SandboxBooking:
+    """The claim's booking: the existing one, or a new one for the slot (time_chosen queued
+    unless `claimed` is false). Runs inside the caller's write transaction."""
+    db.session.refresh(claim, with_for_update=True)
+    if claim.booking_id is not None:
+        existing = db.session.get(SandboxBooking, claim.booking_id)
+        if existing is not None:
+            return existing
+    slot = find_slot(slot_key, now)
+    if slot is None:
+        raise SlotUnavailable("That time is no longer available; please pick another.")
+    booking = SandboxBooking(
+        scheduling_request_id="srq_sandbox_" + secrets.token_hex(12),
+        confirmation_token=secrets.token_urlsafe(24),
+        code=claim.code,
+        summary=booking_summary(claim.code, claim.correlation_id, answers.name),
+        correlation_id=claim.correlation_id,
+        utm=dict(claim.utm or {}),
+        slot_start=slot.start,
+        slot_end=slot.end,
+        name=answers.name,
+        email=answers.email,
+        phone_number=answers.phone_number,
+        notes=answers.notes,
+        status=SANDBOX_TIME_CHOSEN,
+        claimed=claimed,
+        created_at=now,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    claim.booking_id = booking.id
+    dispatch.queue_notification(booking, notifications.TIME_CHOSEN, now)
     return booking
 
 
@@ -209,3 +219,22 @@ def decline(confirmation_token: str, *, now: datetime) -> SandboxBooking:
         dispatch.queue_notification(booking, notifications.DECLINED, now, slot_selection="pending")
     outbox.wake()
     return booking
+
+
+def booking_for_dashboard(scheduling_request_id: str) -> SandboxBooking | None:
+    return db.session.scalar(
+        db.select(SandboxBooking).where(
+            SandboxBooking.scheduling_request_id == scheduling_request_id
+        )
+    )
+
+
+def notifications_of(booking_id: int) -> list[OutboxMessage]:
+    """The booking's notifications, oldest first, with how their delivery went."""
+    return list(
+        db.session.scalars(
+            db.select(OutboxMessage)
+            .where(OutboxMessage.kind == outbox.KIND, OutboxMessage.target_id == booking_id)
+            .order_by(OutboxMessage.id)
+        )
+    )

@@ -1,4 +1,4 @@
-"""The sandbox's claim-token check: every rule of DESIGN §2, as Cronofy applies them.
+"""The sandbox's claim-token check: every rule of docs/cronofy.md, as Cronofy applies them.
 
 Pure: no Flask, no database. The Embed secret and public key, the clock and the replay
 check (`seen_jti`) are arguments, so every rule can be tested exactly.

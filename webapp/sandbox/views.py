@@ -6,6 +6,8 @@ route is public; the confirmation page's URL carries an unguessable token instea
 
 from __future__ import annotations
 
+import secrets
+
 from flask import (
     Response,
     abort,
@@ -22,10 +24,12 @@ from werkzeug.exceptions import NotFound
 
 from webapp.auth.access import public
 from webapp.models import utcnow
-from webapp.sandbox import bp, forms, outbox, service, verify
+from webapp.sandbox import bp, forms, outbox, service, verify, walk_ins
 from webapp.sandbox.slots import available_slots, by_day
 
 SESSION_KEY = "sandbox_claims"
+# Booking pages opened without a claim token: a one-off id per page, kept like the claims.
+WALK_IN_SESSION_KEY = "sandbox_walk_ins"
 REMEMBERED_CLAIMS = 10
 # Refusals a person can fix by clicking the tracked link again answer 403; a link that is
 # not even shaped right answers 400.
@@ -50,14 +54,14 @@ def not_found(error: NotFound) -> tuple[str, int]:
     return render_template("sandbox/not_found.html", message=error.description), 404
 
 
-def _accepted() -> list[str]:
-    value = session.get(SESSION_KEY)
+def _accepted(key: str = SESSION_KEY) -> list[str]:
+    value = session.get(key)
     return [str(jti) for jti in value] if isinstance(value, list) else []
 
 
-def _remember(jti: str) -> None:
-    claims = [item for item in _accepted() if item != jti]
-    session[SESSION_KEY] = [*claims, jti][-REMEMBERED_CLAIMS:]
+def _remember(jti: str, key: str = SESSION_KEY) -> None:
+    claims = [item for item in _accepted(key) if item != jti]
+    session[key] = [*claims, jti][-REMEMBERED_CLAIMS:]
 
 
 def _private(response: Response) -> Response:
@@ -78,11 +82,14 @@ def _check_code(code: str) -> None:
         abort(404)
 
 
-def _booking_form(code: str, claim, *, values=None, errors=None, status: int = 200) -> Response:  # type: ignore[no-untyped-def]
+def _booking_form(  # type: ignore[no-untyped-def]
+    code: str, claim, walk_in: str = "", *, values=None, errors=None, status: int = 200
+) -> Response:
     page = render_template(
         "sandbox/booking.html",
         code=code,
         claim=claim,
+        walk_in=walk_in,
         days=by_day(available_slots(utcnow())),
         values=values or {},
         errors=errors or {},
@@ -90,10 +97,16 @@ def _booking_form(code: str, claim, *, values=None, errors=None, status: int = 2
     return _private(make_response(page, status))
 
 
-@bp.get("/pls/<code>")
+@bp.get("/pls/<code>", strict_slashes=False)
 @public
 def booking_page(code: str) -> Response:
     _check_code(code)
+    if not request.args.get("claim_token"):
+        # Cronofy takes a booking from a Public Link opened without a claim token, and sends
+        # no notification for it; so does the sandbox (the page says so).
+        walk_in = secrets.token_urlsafe(16)
+        _remember(walk_in, WALK_IN_SESSION_KEY)
+        return _booking_form(code, None, walk_in)
     try:
         context = forms.parse_link_context(request.args)
         verdict = service.open_booking_page(
@@ -116,13 +129,18 @@ def booking_page(code: str) -> Response:
     return _booking_form(code, claim)
 
 
-@bp.post("/pls/<code>")
+@bp.post("/pls/<code>", strict_slashes=False)
 @public
 def confirm(code: str) -> Response:
     _check_code(code)
+    walk_in = request.form.get("walk_in", "")
     jti = request.form.get("jti", "")
+    claim = None
     try:
-        claim = service.claim_for_form(jti, code, _accepted())
+        if walk_in:
+            walk_ins.check_pass(walk_in, _accepted(WALK_IN_SESSION_KEY))
+        else:
+            claim = service.claim_for_form(jti, code, _accepted())
     except service.ClaimNotAccepted as exc:
         return _refused("not_this_session", str(exc))
     answers, errors = forms.parse_answers(request.form)
@@ -131,17 +149,40 @@ def confirm(code: str) -> Response:
         errors["slot"] = "Pick a time."
     values = {**request.form}
     if errors:
-        return _booking_form(code, claim, values=values, errors=errors, status=422)
+        return _booking_form(code, claim, walk_in, values=values, errors=errors, status=422)
     try:
-        booking = service.confirm_booking(
-            jti, code, slot_key, answers, now=utcnow(), accepted=_accepted()
-        )
+        if walk_in:
+            booking = walk_ins.book(
+                walk_in,
+                code,
+                slot_key,
+                answers,
+                now=utcnow(),
+                passes=_accepted(WALK_IN_SESSION_KEY),
+            )
+        else:
+            booking = service.confirm_booking(
+                jti, code, slot_key, answers, now=utcnow(), accepted=_accepted()
+            )
     except service.SlotUnavailable as exc:
-        return _booking_form(code, claim, values=values, errors={"slot": str(exc)}, status=422)
+        errors = {"slot": str(exc)}
+        return _booking_form(code, claim, walk_in, values=values, errors=errors, status=422)
+    except service.ClaimNotAccepted as exc:
+        return _refused("not_this_session", str(exc))
     except service.NotConfigured as exc:
         return _refused("not_configured", str(exc), 503)
-    flash("Booked. This is a sandbox booking: no real calendar event was made.", "success")
+    flash(
+        "Booked. This is a sandbox booking: no real calendar event was made. "
+        + _who_is_told(booking),
+        "success",
+    )
     return redirect(url_for(".confirmation", token=booking.confirmation_token), code=303)
+
+
+def _who_is_told(booking) -> str:  # type: ignore[no-untyped-def]
+    if booking.claimed:
+        return "The organiser's dashboard is being told."
+    return "Nobody is told: this booking was made without a claim token."
 
 
 def _booking_or_404(token: str):  # type: ignore[no-untyped-def]
@@ -185,18 +226,18 @@ def reschedule(token: str) -> Response:
     except (service.BookingClosed, service.NotConfigured) as exc:
         flash(str(exc), "error")
     else:
-        flash("Rescheduled. The organiser's dashboard is being told.", "success")
+        flash(f"Rescheduled. {_who_is_told(booking)}", "success")
     return redirect(url_for(".confirmation", token=token), code=303)
 
 
 @bp.post("/bookings/<token>/decline")
 @public
 def decline(token: str) -> Response:
-    _booking_or_404(token)
+    booking = _booking_or_404(token)
     try:
         service.decline(token, now=utcnow())
     except (service.BookingClosed, service.NotConfigured) as exc:
         flash(str(exc), "error")
     else:
-        flash("Declined. The organiser's dashboard is being told.", "success")
+        flash(f"Declined. {_who_is_told(booking)}", "success")
     return redirect(url_for(".confirmation", token=token), code=303)

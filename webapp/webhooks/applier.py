@@ -31,7 +31,6 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from webapp import wakeups
-from webapp.extensions import db
 from webapp.webhooks import processing, refusals, store
 from webapp.webhooks.fold import Ready
 from webapp.writeturns import appliers_in_turn
@@ -54,11 +53,9 @@ class Applier:
     """One per app and process; see the module docstring."""
 
     def __init__(self, app: Flask) -> None:
-        with app.app_context():
-            engine = db.engine
         self.app = app
         self.pid = os.getpid()
-        self.inbox = processing.Inbox.from_config(engine, app.config)
+        self.inbox = processing.Inbox.for_app(app)
         self.sweep_seconds = float(app.config.get("RECEIVER_SWEEP_SECONDS", SWEEP_SECONDS))
         self._wake = threading.Event()
         self._stopping = threading.Event()

@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from webapp.audit.reprocessing import record_reprocessed, record_reprocessed_failed
 from webapp.webhooks import processing
 
 deliveries = AppGroup("deliveries", help="Cronofy deliveries received by the webhook receiver.")
@@ -25,9 +26,11 @@ def reprocess_command(all_failed: bool, delivery_id: int | None) -> None:
             raise click.ClickException(f"no delivery with id {delivery_id}") from exc
         except processing.NotReprocessable as exc:
             raise click.ClickException(str(exc)) from exc
+        record_reprocessed(delivery_id, status)  # audit log (issue 12 §4)
         click.echo(f"delivery {delivery_id}: {status}")
         return
     counts = processing.reprocess_failed(processing.current_inbox())
+    record_reprocessed_failed(counts)  # audit log (issue 12 §4)
     if not counts:
         click.echo("no failed deliveries")
         return

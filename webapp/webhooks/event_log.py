@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
+from webapp.audit.reprocessing import record_reprocessed, record_reprocessed_failed
 from webapp.auth.access import admin_required
 from webapp.display import decode_payload
 from webapp.extensions import db
+from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
 from webapp.models import Delivery
-from webapp.pagination import InvalidCursor
+from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
+from webapp.security import MAX_DATABASE_ID
 from webapp.urls import request_url, safe_next
 from webapp.webhooks import bp, processing, queries, refusals
+
+
+def _delivery_key(cursor: str) -> tuple[int]:
+    (before,) = decode_cursor(cursor, 1)
+    if not isinstance(before, int) or not 0 <= before <= MAX_DATABASE_ID:
+        raise InvalidCursor("cursor is not valid")
+    return (before,)
+
+
+def _deliveries(statement):  # type: ignore[no-untyped-def]
+    return list(db.session.execute(statement).scalars())
+
+
+DELIVERY_KEYSET: Keyset[Delivery] = Keyset(
+    columns=(Delivery.id,),
+    descending=True,
+    encode=lambda delivery: encode_cursor(delivery.id),
+    decode=_delivery_key,
+)
 
 
 @bp.get("/events")
@@ -21,24 +44,21 @@ def event_log():  # type: ignore[no-untyped-def]
     status = request.args.get("status") or None
     if status not in queries.STATUSES:
         status = None
+    wanted = PageRequest.from_args(request.args)
+    listed = select(Delivery).where(Delivery.status == status) if status else select(Delivery)
     try:
-        page = queries.deliveries_page(status=status, cursor=request.args.get("cursor"))
+        window = fetch_window(listed, DELIVERY_KEYSET, wanted, _deliveries)
     except InvalidCursor:
         flash("That page link is not valid any more; showing the newest deliveries.", "warning")
         return redirect(url_for("webhooks.event_log", status=status))
-    next_url = (
-        url_for("webhooks.event_log", status=status, cursor=page.next_cursor)
-        if page.next_cursor
-        else None
-    )
-    first_url = url_for("webhooks.event_log", status=status) if request.args.get("cursor") else None
+    args = {"status": status} if status else {}
+    total = capped_count(listed.with_only_columns(Delivery.id))
     return render_template(
         "webhooks/event_log.html",
-        deliveries=page.items,
+        deliveries=window.items,
         status=status,
         statuses=queries.STATUSES,
-        next_url=next_url,
-        first_url=first_url,
+        pager=make_pager(window, wanted, "webhooks.event_log", args, total, "deliveries"),
         failed_count=queries.count_with_status("failed"),
         refused_count=refusals.refused_since(hours=24),
         refusals=refusals.latest_refusals(20),
@@ -70,6 +90,7 @@ def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
     except processing.NotReprocessable as exc:
         flash(f"Nothing to do: {exc}.", "warning")
     else:
+        record_reprocessed(delivery_id, outcome)  # audit log (issue 12 §4)
         delivery = db.session.get(Delivery, delivery_id)
         if outcome == "failed" and delivery is not None:
             flash(f"Delivery {delivery_id} failed again: {delivery.error}", "error")
@@ -82,6 +103,7 @@ def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def reprocess_failed():  # type: ignore[no-untyped-def]
     counts = processing.reprocess_failed(processing.current_inbox())
+    record_reprocessed_failed(counts)  # audit log (issue 12 §4)
     if not counts:
         flash("There were no failed deliveries to reprocess.", "info")
     else:

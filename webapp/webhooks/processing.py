@@ -20,15 +20,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Engine, Row
 from sqlalchemy.exc import OperationalError
 
-from webapp import wakeups
+from webapp import outbox, wakeups
 from webapp.database import write_connection
 from webapp.extensions import db
 from webapp.models import DELIVERY_FAILED, DELIVERY_PENDING, utcnow
-from webapp.webhooks import payload, store
+from webapp.webhooks import announce, payload, store
 from webapp.webhooks.fold import BookingRule, Ready, notification_terms
 from webapp.writeturns import writers_in_turn
 
@@ -48,25 +48,31 @@ class NotReprocessable(ValueError):
 
 @dataclass(frozen=True)
 class Inbox:
-    """What applying needs from the app: its engine and the booking-page rule."""
+    """What applying needs from the app: its engine, the booking-page rule, and the app
+    itself for announcing what was applied (announce.py; None: nothing is announced)."""
 
     engine: Engine
     rule: BookingRule
+    app: Flask | None = None
 
     @classmethod
-    def from_config(cls, engine: Engine, config: Mapping[str, Any]) -> Inbox:
+    def for_app(cls, app: Flask) -> Inbox:
+        with app.app_context():
+            engine = db.engine
+        config = app.config
         if not config.get("WEBAPP_SANDBOX"):
-            return cls(engine, BookingRule())
+            return cls(engine, BookingRule(), app)
         base = config.get("PUBLIC_BASE_URL")
         if base:
             parts = urlsplit(str(base))
-            return cls(engine, BookingRule(sandbox_origin=f"{parts.scheme}://{parts.netloc}"))
-        return cls(engine, BookingRule(sandbox_loopback=True))
+            origin = f"{parts.scheme}://{parts.netloc}"
+            return cls(engine, BookingRule(sandbox_origin=origin), app)
+        return cls(engine, BookingRule(sandbox_loopback=True), app)
 
 
 def current_inbox() -> Inbox:
     """The current app's Inbox (inside an app context: the CLI, the event log)."""
-    return Inbox.from_config(db.engine, current_app.config)
+    return Inbox.for_app(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def apply_pending(
@@ -179,7 +185,7 @@ def apply_batch(
     ]
     batch = Batch(ready, batch.errors, batch.was_failed)
     try:
-        outcome = _apply(inbox, batch, statuses)
+        outcome, announced = _apply(inbox, batch, statuses)
     except OperationalError:
         raise
     except Exception as exc:
@@ -195,10 +201,14 @@ def apply_batch(
         return outcome
     if outcome:
         wakeups.notify()  # this process's live streams look at once
+    if announced and inbox.app is not None:
+        outbox.wake(inbox.app)  # committed: this process's outbox sends them now
     return outcome
 
 
-def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> dict[int, str]:
+def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> tuple[dict[int, str], int]:
+    """Claim and apply in one write transaction; the statuses, and how many outbound
+    messages announce what was applied (queued in the same transaction)."""
     with write_connection(inbox.engine, writers_in_turn(inbox.engine.url)) as connection:
         claimed = set(store.claim(connection, batch.ids, statuses))
         now = utcnow()
@@ -210,9 +220,13 @@ def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> dict[int, str
             {i.delivery_id: i.notification for i in ready if i.delivery_id in batch.was_failed},
         )
         outcome = dict.fromkeys(failed, DELIVERY_FAILED)
+        announced = 0
         if ready:
             outcome.update(store.apply_notifications(connection, ready, now, inbox.rule))
-        return outcome
+            if inbox.app is not None:
+                applied = announce.applied_in_order(ready, outcome)
+                announced = announce.announce(inbox.app, connection, applied, now)
+        return outcome, announced
 
 
 def _record_failure(

@@ -140,7 +140,7 @@ def _apply_now(receiver: Receiver) -> None:
     """Apply in the request thread (RECEIVER_APPLY_INLINE). The delivery is stored already:
     a failure here leaves it pending for the next sweep and never changes the answer."""
     try:
-        processing.drain(processing.Inbox.from_config(receiver.engine, receiver.app.config))
+        processing.drain(processing.Inbox.for_app(receiver.app))
     except Exception:
         log.exception("applying deliveries in the request failed; they stay pending")
 
