@@ -1,7 +1,7 @@
 """refused deliveries counted per minute and reason
 
 Revision ID: recv0001
-Revises: ac2842901cdf
+Revises: shell0001
 Create Date: 2026-12-01 10:00:00
 
 A refused receiver hit no longer costs a row of its own: refusals are counted in memory and
@@ -19,7 +19,7 @@ import webapp.models.types
 
 # revision identifiers, used by Alembic.
 revision = "recv0001"
-down_revision = "ac2842901cdf"
+down_revision = "shell0001"
 branch_labels = None
 depends_on = None
 
