@@ -35,6 +35,8 @@ timeout = 60
 graceful_timeout = 10
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# Query strings under /sandbox/ and /l/ (claim tokens) never reach the access log.
+logger_class = "webapp.access_log.RedactingLogger"
 errorlog = "-"
 # gunicorn's runtime control socket (gunicornc) lives at one fixed path per user, so several
 # servers on one machine would fight over it; the app does not need it.

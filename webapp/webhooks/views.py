@@ -25,7 +25,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from webapp.auth.access import admin_required, public
+from webapp.auth.access import admin_required, public, sessionless
 from webapp.config import embed_credentials_configured
 from webapp.errors import json_error
 from webapp.extensions import csrf
@@ -46,6 +46,7 @@ RETRY_AFTER_SECONDS = 5
 
 
 @bp.post("/webhooks/cronofy")
+@sessionless
 @public
 @csrf.exempt
 def receive():  # type: ignore[no-untyped-def]
