@@ -75,8 +75,10 @@ def describe(s: Settings) -> list[str]:
         f"load: {s.concurrency} keep-alive HTTP/1.1 connections (asyncio client), "
         f"{s.duration:g} s per side after {s.warmup:g} s warm-up, {s.reps} repetitions "
         "interleaved bare, app, bare, app...; figures are medians over repetitions",
-        f"redirect: {s.redirect_links} tracked links in turn, browser User-Agent; receiver: "
-        "distinct signed deliveries (Cronofy's example body, unique id and triggered_at)",
+        f"redirect: {s.redirect_links} tracked links in turn, browser User-Agent, interleaved "
+        "with two baselines: a constant 302 and the same work on bare Flask "
+        "(benchmarks/bare_app.py); receiver: distinct signed deliveries (Cronofy's example "
+        "body, unique id and triggered_at)",
         f"live: {s.live_deliveries} deliveries one at a time, one signed-in SSE stream",
         f"scale: {s.scale_small:,} vs {s.scale_large:,} Scheduling Requests and tracked links "
         f"(separate databases, servers side by side), median of {s.page_repeats} "

@@ -116,7 +116,8 @@ def app_factory(tmp_path) -> Iterator:
     for made_app in made:
         with made_app.app_context():
             db.session.remove()
-            db.engine.dispose()
+            for engine in db.engines.values():  # the AUTOCOMMIT engine too
+                engine.dispose()
 
 
 @pytest.fixture

@@ -218,11 +218,19 @@ def test_the_daily_digest_goes_once_a_day_to_those_who_chose_it(mail_app, mailbo
         assert digest.queue_due_digests(now + timedelta(days=1, minutes=1)) == 0
 
 
-def test_the_choices_page_saves_both_choices(mail_app, staff_client):
-    page = staff_client.get("/account/notifications").get_data(as_text=True)
+def test_the_choices_are_a_section_of_the_account_page_and_save_both(mail_app, staff_client):
+    page = staff_client.get("/account").get_data(as_text=True)
+    assert 'id="notifications"' in page
     assert 'name="email_on_booking" value="1" role="switch" checked' in page
+    assert 'action="/account/notifications"' in page
+    # The old address opens that section.
+    response = staff_client.get("/account/notifications")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/account#notifications"
+    )
     response = staff_client.post("/account/notifications", data={"email_daily_digest": "1"})
     assert response.status_code == 302
+    assert response.headers["Location"].endswith("/account#notifications")
     with mail_app.app_context():
         user = db.session.scalar(db.select(User).where(User.email == "staff@example.com"))
         assert (user.email_on_booking, user.email_daily_digest) == (False, True)

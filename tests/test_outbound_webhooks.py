@@ -16,7 +16,7 @@ from tests.support.webhook_receiver import WebhookReceiver
 from webapp import outbox
 from webapp.database import write_transaction
 from webapp.extensions import db
-from webapp.models import OutboxAttempt, OutboxMessage, User, WebhookEndpoint, utcnow
+from webapp.models import OutboxAttempt, OutboxMessage, TrackedLink, User, WebhookEndpoint, utcnow
 from webapp.outbound import events, service
 
 BASE = "https://links.example.com"
@@ -306,3 +306,24 @@ def test_the_event_time_is_iso_8601(hooks_app, receiver):
             events.emit_tracked_link_created(link)
     stamp = json.loads(messages(hooks_app)[0].body)["timestamp"]
     assert datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def test_a_persons_click_on_the_short_link_queues_tracked_link_clicked(hooks_app, receiver):
+    """Through the real redirect: the visit's write carries the message; a bot, a HEAD or a
+    refused click does not announce anything."""
+    hooks_app.config["VISIT_FLUSH_INTERVAL"] = 0  # write each visit as it happens
+    add_endpoint(hooks_app, receiver.url, events=["tracked_link.clicked"])
+    link_id, _ = make_link(hooks_app)
+    with hooks_app.app_context():
+        slug = db.session.get(TrackedLink, link_id).slug
+    client = hooks_app.test_client()
+    browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+    assert client.get(f"/l/{slug}", headers={"User-Agent": browser}).status_code == 302
+    assert (
+        client.get(f"/l/{slug}", headers={"User-Agent": "Slackbot-LinkExpanding 1.0"}).status_code
+        == 200
+    )
+    assert client.head(f"/l/{slug}", headers={"User-Agent": browser}).status_code == 200
+    [clicked] = messages(hooks_app, topic="tracked_link.clicked")
+    data = json.loads(clicked.body)["data"]
+    assert data["correlation_id"] == "cand-7" and data["click_count"] == 1

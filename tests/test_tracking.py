@@ -300,53 +300,75 @@ def test_visits_are_listed_and_only_people_count_as_clicks(app, client, link, st
 
 
 def test_the_redirect_is_one_lookup_and_one_insert(app, client, link):
-    """Counted where the database sees them: the lookup runs on its own DBAPI connection
-    (webapp/tracking/lookup.py; made through the pool on first use, so the checkout hook
-    below traces it), so SQLAlchemy's events see only the write: the insert and, in its
-    transaction, the link's person-click counters (webapp/clicks.py). The test config
-    writes visits in the request (VISIT_FLUSH_INTERVAL 0); a server batches them
+    """Counted where the database sees them: the lookup is one SELECT on the AUTOCOMMIT
+    engine with no BEGIN or ROLLBACK around it, the visit one INSERT in its own write
+    transaction with one UPDATE of the link's person-click counter (webapp/clicks.py), and
+    one SELECT of the webhook endpoints (does any want the click?), which a server pays once
+    per batch of visits, not per click. The test config writes
+    visits in the request (VISIT_FLUSH_INTERVAL 0); a server batches them
     (tests/test_tracking_perf_visits.py)."""
     from sqlalchemy import event
 
-    seen_by_sqlalchemy = []
-    seen_by_sqlite = []
+    from webapp.database import AUTOCOMMIT
 
-    def record(conn, cursor, statement, *args):
-        seen_by_sqlalchemy.append(statement.split()[0].upper())
-
-    def trace(dbapi_connection, record_, proxy):
-        if hasattr(dbapi_connection, "set_trace_callback"):
-            dbapi_connection.set_trace_callback(seen_by_sqlite.append)
-            traced.append(dbapi_connection)
-
+    by_engine: dict[str, list[str]] = {"main": [], "autocommit": []}
     traced = []
+
+    def listeners(name):
+        def record(conn, cursor, statement, *args):
+            by_engine[name].append(" ".join(statement.split()))
+
+        def trace(dbapi_connection, record_, proxy):  # SQLite: what the database itself runs
+            if hasattr(dbapi_connection, "set_trace_callback"):
+                dbapi_connection.set_trace_callback(
+                    lambda sql: by_engine[name].append("sqlite: " + " ".join(sql.split()))
+                )
+                traced.append(dbapi_connection)
+
+        return {"before_cursor_execute": record, "checkout": trace}
+
     with app.app_context():
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
-        event.listen(engine, "checkout", trace)
+        engines = {"main": db.engine, "autocommit": db.engines[AUTOCOMMIT]}
+        hooks = {name: listeners(name) for name in engines}
+        for name, engine in engines.items():
+            for event_name, listener in hooks[name].items():
+                event.listen(engine, event_name, listener)
         try:
             response = client.get(f"/l/{link['slug']}", headers={"User-Agent": BROWSER})
             assert response.status_code == 302
         finally:
-            event.remove(engine, "before_cursor_execute", record)
-            event.remove(engine, "checkout", trace)
+            for name, engine in engines.items():
+                for event_name, listener in hooks[name].items():
+                    event.remove(engine, event_name, listener)
             for dbapi_connection in traced:
                 dbapi_connection.set_trace_callback(None)
-    data = ("SELECT", "INSERT", "UPDATE", "DELETE")
-    assert [s for s in seen_by_sqlalchemy if s in data] == ["INSERT", "UPDATE"]
-    if engine.dialect.name == "sqlite":
+
+    def statements(name, sqlite):
         # "SELECT 1" is the pool's liveness ping (pool_pre_ping), not a query of the app.
-        queries = [
-            " ".join(s.split())
-            for s in seen_by_sqlite
-            if s.split()[0].upper() in data and s.strip().upper() != "SELECT 1"
+        return [
+            s.removeprefix("sqlite: ")
+            for s in by_engine[name]
+            if s.startswith("sqlite: ") == sqlite and s.removeprefix("sqlite: ") != "SELECT 1"
         ]
-        assert [q.split()[0] for q in queries] == ["SELECT", "INSERT", "UPDATE"], queries
-        assert "JOIN public_links" in queries[0] and "WHERE tracked_links.slug = " in queries[0]
-        assert queries[1].startswith("INSERT INTO visits")
-        assert queries[2].startswith("UPDATE tracked_links SET person_clicks=")
-        # The lookup opens no transaction: nothing but the SELECT itself before it.
-        assert " ".join(seen_by_sqlite[0].split()) == queries[0]
+
+    lookup = statements("autocommit", sqlite=False)
+    assert len(lookup) == 1 and lookup[0].startswith("SELECT"), by_engine
+    assert "JOIN public_links" in lookup[0] and "WHERE tracked_links.slug = " in lookup[0]
+    written = [s.split()[0] for s in statements("main", sqlite=False)]
+    assert [s for s in written if s in ("SELECT", "INSERT", "UPDATE", "DELETE")] == [
+        "INSERT",
+        "UPDATE",
+        "SELECT",
+    ]
+    main = statements("main", sqlite=False)
+    assert main[0].startswith("INSERT INTO visits"), main
+    assert main[1].startswith("UPDATE tracked_links SET person_clicks="), main
+    assert "FROM webhook_endpoints" in main[-1], main
+    if engines["main"].dialect.name == "sqlite":
+        assert [s.split()[0] for s in statements("autocommit", sqlite=True)] == ["SELECT"]
+        main = statements("main", sqlite=True)
+        expected = ["BEGIN", "INSERT", "UPDATE", "SELECT", "COMMIT"]
+        assert [s.split()[0] for s in main] == expected, main
 
 
 @pytest.mark.parametrize("slug", ["%00", "a%20b", "x" * 33, "a.b", "%C3%A9"])

@@ -2,8 +2,9 @@
 
 - claim tokens assembled by webapp/tracking/tokens.py are PyJWT's tokens, byte for byte;
 - the single-scan, cached User-Agent classifier agrees with the original three regexes;
-- the lookup on its own connection returns what SQLAlchemy's Core execution returns, uses
-  no pool checkout once warm, and survives a broken connection and engine.dispose().
+- the lookup on the AUTOCOMMIT engine returns typed rows, never reads a stale snapshot,
+  leaves no transaction open and survives engine.dispose();
+- the redirect gets every page's security headers, once each.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import jwt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from tests.support import factories
+from webapp.database import autocommit_engine
 from webapp.extensions import db
+from webapp.models import TrackedLink
 from webapp.tracking import lookup
 from webapp.tracking.agents import classify_user_agent
 from webapp.tracking.tokens import mint_claim_token
@@ -41,22 +44,22 @@ NOW = datetime(2030, 5, 17, 12, 0, 0, tzinfo=UTC)
 )
 def test_tokens_are_exactly_what_pyjwt_mints(public_key, secret, jti, lifetime, offset):
     now = datetime(2001, 1, 1, tzinfo=UTC) + timedelta(seconds=offset)
-    claim = mint_claim_token(
-        embed_public_key=public_key,
-        embed_secret=secret,
-        now=now,
-        lifetime_seconds=lifetime,
-        jti=jti,
-    )
-    claims = {
-        "iss": public_key,
-        "iat": claim.issued_at,
-        "exp": claim.expires_at,
-        "aud": "public_link",
-        "jti": claim.jti,
-    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyJWT warns about short keys; Cronofy's are long
+        claim = mint_claim_token(
+            embed_public_key=public_key,
+            embed_secret=secret,
+            now=now,
+            lifetime_seconds=lifetime,
+            jti=jti,
+        )
+        claims = {
+            "iss": public_key,
+            "iat": claim.issued_at,
+            "exp": claim.expires_at,
+            "aud": "public_link",
+            "jti": claim.jti,
+        }
         expected = jwt.encode(claims, secret, algorithm="HS256")
     assert claim.token == expected
 
@@ -171,71 +174,57 @@ def links(app):
         return [plain.slug, dated.slug]
 
 
-def test_the_lookup_returns_what_core_execution_returns(app, links):
+def test_the_lookup_returns_the_link_and_its_public_link(app, links):
     with app.app_context():
-        engine = db.engine
-        for slug in links:
-            with engine.connect() as connection:
-                expected = connection.execute(lookup.LOOKUP, {"slug": slug}).one()
-            found = lookup.find_link(engine, slug)
-            assert tuple(found) == tuple(expected)
-            assert [type(value) for value in found] == [type(value) for value in expected]
-        assert lookup.find_link(engine, "no-such-slug") is None
-        dated = lookup.find_link(engine, links[1])
-        assert dated.expires_at.tzinfo is not None and dated.active is True
+        plain = lookup.find_link(links[0])
+        dated = lookup.find_link(links[1])
+        assert lookup.find_link("no-such-slug") is None
+    assert plain.url == "https://app.cronofy.com/pls/abc?x=1" and plain.active is True
+    assert plain.expires_at is None and plain.disabled_at is None
+    assert plain.allow_repeat_bookings is False and plain.utm_source is None
+    assert dated.expires_at == datetime(2031, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+    assert dated.disabled_at == datetime(2030, 1, 1, tzinfo=UTC)
+    assert dated.allow_repeat_bookings is True and dated.utm_source == "mail"
+    assert dated.booking_view_url == "https://app.cronofy.com/view"
 
 
-def test_a_warm_lookup_takes_nothing_from_the_pool_and_holds_no_transaction(app, links):
-    checkouts = []
+def test_the_lookup_sees_what_was_committed_since_its_last_read(app, links):
+    with app.app_context():
+        assert lookup.find_link(links[0]).disabled_at is None
+        link = db.session.execute(select(TrackedLink).filter_by(slug=links[0])).scalar_one()
+        link.disabled_at = NOW
+        db.session.commit()
+        assert lookup.find_link(links[0]).disabled_at == NOW
 
-    def checkout(*args):
-        checkouts.append(args)
+
+def test_the_lookup_runs_outside_any_transaction(app, links):
+    """Asked of the database connection right after the SELECT: in AUTOCOMMIT there is no
+    transaction (so no BEGIN before it, no ROLLBACK after it, no snapshot held)."""
+    in_transaction = []
+
+    def after_execute(connection, *args):
+        dbapi_connection = connection.connection.dbapi_connection
+        if hasattr(dbapi_connection, "in_transaction"):  # sqlite3
+            in_transaction.append(dbapi_connection.in_transaction)
+        else:  # psycopg: 0 is IDLE, 2 is INTRANS
+            in_transaction.append(dbapi_connection.info.transaction_status != 0)
 
     with app.app_context():
-        engine = db.engine
-        lookup.find_link(engine, links[0])  # makes this process's lookup connection
-        event.listen(engine, "checkout", checkout)
+        engine = autocommit_engine()
+        event.listen(engine, "after_execute", after_execute)
         try:
-            for _ in range(20):
-                assert lookup.find_link(engine, links[0]) is not None
+            for slug in [*links, "no-such-slug"]:
+                lookup.find_link(slug)
         finally:
-            event.remove(engine, "checkout", checkout)
-        idle = [entry[0] for entry in lookup._for(engine).connections.idle]
-    assert checkouts == []
-    assert idle
-    for connection in idle:
-        if engine.dialect.name == "sqlite":
-            assert connection.in_transaction is False
-        else:
-            assert connection.autocommit is True
+            event.remove(engine, "after_execute", after_execute)
+    assert in_transaction == [False, False, False]
 
 
-def test_a_broken_lookup_connection_is_replaced(app, links):
+def test_the_lookup_survives_dispose(app, links):
     with app.app_context():
-        engine = db.engine
-        lookup.find_link(engine, links[0])
-        connections = lookup._for(engine).connections
-        broken = connections.idle[-1][0]
-        broken.close()  # behind its back, as a database restart would
-        assert lookup.find_link(engine, links[0]).url.startswith("https://app.cronofy.com/")
-        assert broken not in [entry[0] for entry in connections.idle]
-        assert lookup.find_link(engine, links[0]) is not None
-
-
-def test_dispose_closes_the_lookup_connections(app, links):
-    with app.app_context():
-        engine = db.engine
-        lookup.find_link(engine, links[0])
-        connections = lookup._for(engine).connections
-        before = [entry[0] for entry in connections.idle]
-        engine.dispose()
-        assert connections.idle == [] and connections.made == 0
-        if engine.dialect.name == "sqlite":
-            import sqlite3
-
-            with pytest.raises(sqlite3.ProgrammingError):
-                before[0].execute("SELECT 1")
-        assert lookup.find_link(engine, links[0]) is not None
+        assert lookup.find_link(links[0]) is not None
+        autocommit_engine().dispose()
+        assert lookup.find_link(links[0]) is not None
 
 
 # -- the redirect's headers ---------------------------------------------------------------------
@@ -243,9 +232,8 @@ def test_dispose_closes_the_lookup_connections(app, links):
 
 @pytest.mark.parametrize("secure", [False, True])
 def test_the_redirect_has_every_page_s_security_headers_once(app_factory, secure):
-    """The redirect sends webapp.security's headers from the start (cheaper); they must be
-    exactly the ones every other answer gets, each once, with the redirect's own stricter
-    Referrer-Policy and no-store."""
+    """The redirect gets exactly the security headers every other answer gets, each once,
+    with its own stricter Referrer-Policy and no-store."""
     app = app_factory(SESSION_COOKIE_SECURE=secure)
     with app.app_context():
         public = factories.make_public_link()

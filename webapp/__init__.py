@@ -30,12 +30,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load_config(app, test_config)
 
-    from webapp import database, errors, health, models, outbox, proxies, security, templating
+    from webapp import (
+        database,
+        errors,
+        health,
+        jsonprovider,
+        models,
+        outbox,
+        proxies,
+        security,
+        staff_pages,
+        templating,
+    )
     from webapp.extensions import csrf, db, login_manager, migrate
 
+    database.add_autocommit_bind(app)
     db.init_app(app)
     assert models.__all__  # the tables are registered with the metadata before migrations
     database.init_app(app)
+    jsonprovider.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -82,4 +95,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     sandbox_outbox.init_app(app)  # senders of the outbox, one per kind of message
     outbound.init_app(app)
     mail.init_app(app)
+    staff_pages.init_app(app)  # after every route: reads the public/sessionless marks
     return app

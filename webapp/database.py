@@ -1,38 +1,70 @@
-"""Database engine set-up and the write-transaction helper every service uses.
+"""Database engine set-up, the write-transaction helpers, and two INSERT shapes both
+dialects share.
 
-SQLite under several gunicorn workers (DESIGN §5): WAL, a busy timeout, foreign keys and
-synchronous=NORMAL on every connection; write transactions open with BEGIN IMMEDIATE,
-because a deferred read-then-write transaction fails at once with "database is locked"
-under concurrent writers, whatever the busy timeout. Reads keep plain deferred BEGINs so
-that the live streams never hold the write lock.
+SQLite under several gunicorn workers (docs/architecture.md): WAL, a busy timeout, foreign
+keys and synchronous=NORMAL on every connection; write transactions open with BEGIN
+IMMEDIATE, because a deferred read-then-write transaction fails at once with "database is
+locked" under concurrent writers, whatever the busy timeout. Reads keep plain deferred
+BEGINs so that the live streams never hold the write lock.
+
+A second engine on the same database, in AUTOCOMMIT (`autocommit_engine()`), serves
+single-statement reads that need no transaction (the tracked-link redirect's lookup): no
+BEGIN and ROLLBACK around the query, no snapshot held. It is its own engine because
+`execution_options(isolation_level="AUTOCOMMIT")` on a pooled connection of the main one
+does not work here: SQLAlchemy still fires the "begin" event (whose hook below emits a real
+BEGIN), and on SQLite it resets the connection's isolation level when the connection goes
+back to the pool, undoing the connect hook's setting for the next user.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Connection, Table, event, insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.dml import Insert
 
 from webapp.extensions import db
 from webapp.private_files import create_private_file
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
+# The Flask-SQLAlchemy bind key of the AUTOCOMMIT engine.
+AUTOCOMMIT = "autocommit"
+
+
+def add_autocommit_bind(app: Flask) -> None:
+    """Before db.init_app(): the AUTOCOMMIT engine, with the main engine's options."""
+    config = app.config
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "url": url, "isolation_level": "AUTOCOMMIT"}
+    if url.startswith("sqlite"):
+        # A file has no server that could have dropped a pooled connection, so no liveness
+        # ping before every checkout: on the redirect it was one more statement per click.
+        options["pool_pre_ping"] = False
+    config["SQLALCHEMY_BINDS"] = {AUTOCOMMIT: options, **(config.get("SQLALCHEMY_BINDS") or {})}
 
 
 def init_app(app: Flask) -> None:
     with app.app_context():
-        engine = db.engine
-        if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine)
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                _configure_sqlite_connections(engine)
+        if db.engine.dialect.name == "sqlite":
+            _begin_sqlite_transactions_explicitly(db.engine)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def autocommit_engine() -> Engine:
+    """The AUTOCOMMIT engine of the current app (single-statement reads only)."""
+    return db.engines[AUTOCOMMIT]
+
+
+def _configure_sqlite_connections(engine: Engine) -> None:
     database = engine.url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         path = Path(database)
@@ -54,6 +86,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+
+def _begin_sqlite_transactions_explicitly(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
@@ -79,3 +113,69 @@ def write_transaction() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+@contextmanager
+def write_connection(
+    engine: Engine, turn: AbstractContextManager[object] | None = None
+) -> Iterator[Connection]:
+    """A Core connection in one write transaction (IMMEDIATE on SQLite), committed on
+    success and rolled back on error: for background threads and hot paths that have no
+    use for an ORM session. `turn` (e.g. writeturns.writers_in_turn) is entered once the
+    connection is checked out and held through COMMIT, so that the checkout (and its
+    liveness ping) is not done while holding it."""
+    with engine.connect() as connection, turn or nullcontext():
+        token = _immediate.set(True)
+        try:
+            transaction = connection.begin()
+        finally:
+            _immediate.reset(token)
+        with transaction:
+            yield connection
+
+
+_ignoring: dict[tuple[str, str, str], Insert] = {}
+
+
+def insert_ignoring(connection: Connection, table: Table, key: str) -> Insert:
+    """INSERT that skips rows whose unique `key` already exists, RETURNING id and key for
+    the rows it inserted (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike)."""
+    dialect = connection.dialect.name
+    statement = _ignoring.get((dialect, table.name, key))
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = (
+            dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=[key])
+            .returning(table.c.id, table.c[key])
+        )
+        _ignoring[(dialect, table.name, key)] = statement
+    return statement
+
+
+_plain: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def insert_plain(
+    connection: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+) -> None:
+    """executemany an INSERT of plain values (ints and strings, no type conversion) through
+    the driver itself. It pays where rows are many and small: the receiver inserts a dozen
+    search terms per delivery, and SQLAlchemy's per-row parameter processing cost more than
+    everything else it did with them."""
+    if not rows:
+        return
+    key = (connection.dialect.name, table.name, columns)
+    if key not in _plain:
+        compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        _plain[key] = (compiled.string, order)
+    sql, order = _plain[key]
+    if order is None:
+        connection.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+    else:
+        index = [columns.index(name) for name in order]
+        connection.exec_driver_sql(sql, [tuple(row[i] for i in index) for row in rows])

@@ -170,8 +170,11 @@ def make_pager(
     args: Mapping[str, str],
     total: Count | None,
     noun: str = "rows",
+    path_args: Mapping[str, Any] | None = None,
 ) -> Pager:
-    """The pager for a window of `endpoint`, whose filters are `args`."""
+    """The pager for a window of `endpoint`, whose filters are `args`; `path_args` are the
+    values its URL rule needs (a list inside one thing's page: its id)."""
+    path = dict(path_args or {})
     count = len(window.items)
     first = window.start if count else 0
     if total is not None and not total.capped and count and first + count - 1 > total.value:
@@ -181,15 +184,20 @@ def make_pager(
     if window.prev_cursor:
         back = first - request.size
         if back <= 1:
-            prev_url = url_for(endpoint, **args, **size_args)
+            prev_url = url_for(endpoint, **path, **args, **size_args)
         else:
             prev_url = url_for(
-                endpoint, **args, **size_args, before=window.prev_cursor, start=str(back)
+                endpoint, **path, **args, **size_args, before=window.prev_cursor, start=str(back)
             )
     next_url = None
     if window.next_cursor:
         next_url = url_for(
-            endpoint, **args, **size_args, cursor=window.next_cursor, start=str(first + count)
+            endpoint,
+            **path,
+            **args,
+            **size_args,
+            cursor=window.next_cursor,
+            start=str(first + count),
         )
     return Pager(
         first=first,
@@ -199,7 +207,7 @@ def make_pager(
         next_url=next_url,
         size=request.size,
         sizes=PAGE_SIZES,
-        form_action=url_for(endpoint),
+        form_action=url_for(endpoint, **path),
         form_args=dict(args),
         noun=noun,
     )

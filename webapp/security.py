@@ -1,14 +1,12 @@
-"""Security headers on every response and the sign-in requirement on every staff page.
+"""Security headers on every response, and ids in URLs that no database key can hold.
 
-Every endpoint needs a signed-in, active user unless its view is marked with
-`webapp.auth.access.public` or it belongs to the JSON API (which has its own bearer-token
-check). Deny by default, so a new page cannot be left open by forgetting a decorator.
+The sign-in requirement, the cookie session and CSRF (the staff pages' machinery) are in
+`webapp/staff_pages.py`.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
-from flask_login import current_user
+from flask import Flask, Response, current_app
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -29,6 +27,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
     ]
 )
+
+# Added to every response that does not set its own (the tracked-link redirect sends a
+# stricter Referrer-Policy, for instance).
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+# Only behind https (SESSION_COOKIE_SECURE): over plain http it would be ignored anyway.
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -51,33 +62,20 @@ def init_app(app: Flask) -> None:
     # No routing redirects: werkzeug would answer "/l//<slug>" with a 308 to an absolute URL
     # built from the request's Host header; a path that is not a route is simply a 404.
     app.url_map.merge_slashes = False
-    app.before_request(_require_sign_in)
-    app.after_request(_set_headers)
+    app.after_request(set_security_headers)
 
 
-def _require_sign_in():  # type: ignore[no-untyped-def]
-    if request.endpoint is None or request.endpoint == "static":
-        return None
-    if request.blueprint == "api":
-        return None
-    view = current_app.view_functions.get(request.endpoint)
-    if view is None or getattr(view, "is_public", False):
-        return None
-    if not current_user.is_authenticated:
-        from webapp.extensions import login_manager
-
-        return login_manager.unauthorized()
-    return None
+# (lower-cased name, name, value): compared against the response's names once each.
+_PLAIN = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS)
+_WITH_HSTS = (*_PLAIN, (HSTS[0].lower(), *HSTS))
 
 
-def _set_headers(response: Response) -> Response:
+def set_security_headers(response: Response) -> Response:
+    """Add each of SECURITY_HEADERS (and HSTS over https) that the response lacks."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    present = {name.lower() for name, _ in headers}
+    wanted = _WITH_HSTS if current_app.config["SESSION_COOKIE_SECURE"] else _PLAIN
+    for lower, name, value in wanted:
+        if lower not in present:
+            headers.add(name, value)
     return response

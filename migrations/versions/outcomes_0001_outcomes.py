@@ -4,7 +4,7 @@ Back-fills the meeting times from the stored event_start / event_end strings, an
 click counters from the visits (person clicks: human visits).
 
 Revision ID: outcomes0001
-Revises: shell0001
+Revises: recv0002
 Create Date: 2026-12-01 02:27:21.554162
 
 """
@@ -17,7 +17,7 @@ from webapp.meetings import meeting_times
 
 # revision identifiers, used by Alembic.
 revision = "outcomes0001"
-down_revision = "shell0001"
+down_revision = "recv0002"
 branch_labels = None
 depends_on = None
 
@@ -55,6 +55,8 @@ def upgrade():
 
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.create_index('ix_visits_agent_at', ['agent_class', 'at', 'tracked_link_id'], unique=False)
+        # The new index starts with the silence alarm's (agent_class, at): that one is redundant.
+        batch_op.drop_index('ix_visits_agent_class_at')
 
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_target_id_at', ['target_type', 'target_id', 'at'], unique=False)
@@ -135,6 +137,7 @@ def downgrade():
         batch_op.drop_index('ix_audit_events_target_id_at')
 
     with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.create_index('ix_visits_agent_class_at', ['agent_class', 'at'], unique=False)
         batch_op.drop_index('ix_visits_agent_at')
 
     with op.batch_alter_table('users', schema=None) as batch_op:

@@ -67,15 +67,48 @@ def silent_for(app, link_id, hours: int, clicks: int = 3) -> None:
 
 def test_admins_see_both_figures_and_what_to_check(app, link_id, told):
     silent_for(app, link_id, hours=30, clicks=3)
-    page = signed_in(app, "admin@example.com").get("/").get_data(as_text=True)
+    admin = signed_in(app, "admin@example.com")
+    page = admin.get("/").get_data(as_text=True)
     assert BANNER in page
-    text = " ".join(page.split())
+    banner = page[page.index(BANNER) : page.index("</div>", page.index(BANNER))]
+    text = " ".join(banner.split())
     assert "No notification from Cronofy for 30 hours" in text
-    assert "clicked tracked links 3 times since" in text
-    assert "Embed webhook callback URL" in text
-    assert "https://links.example.com/webhooks/cronofy" in text
-    assert "CRONOFY_CLIENT_SECRET" in text
+    assert "tracked links were clicked 3 times since" in text
+    assert 'href="/alerts/silence"' in text  # one line; what to check is on its own page
     assert told == [3]  # the page view noticed the episode and told the admins once
+
+    details = " ".join(admin.get("/alerts/silence").get_data(as_text=True).split())
+    assert "Embed webhook callback URL" in details
+    assert "https://links.example.com/webhooks/cronofy" in details
+    assert "CRONOFY_CLIENT_SECRET" in details
+    assert ">30</span>" in details and ">3</span>" in details  # the figures
+    assert "Past silences" in details and ">Silent<" in details
+
+
+def test_the_details_page_says_all_is_well_without_a_silence(app, link_id):
+    admin = signed_in(app, "admin@example.com")
+    page = admin.get("/alerts/silence").get_data(as_text=True)
+    assert ">All well<" in page and "None so far" in page
+    assert BANNER not in page
+    staff = signed_in(app, "staff@example.com")
+    assert staff.get("/alerts/silence").status_code == 403
+
+
+def test_the_banner_says_when_no_notification_ever_arrived(app, link_id, told):
+    with app.app_context():
+        db.session.add(
+            Visit(
+                tracked_link_id=link_id,
+                at=datetime.now(UTC) - 26 * H,
+                agent_class="human",
+                outcome="redirect",
+            )
+        )
+        db.session.commit()
+    page = signed_in(app, "admin@example.com").get("/").get_data(as_text=True)
+    text = " ".join(page[page.index(BANNER) :].split())
+    assert "No notification from Cronofy yet" in text
+    assert "clicked 1 time in 26 hours" in text
 
 
 def test_staff_do_not_see_it_but_their_page_views_still_notice_the_episode(app, link_id, told):

@@ -23,7 +23,7 @@ def test_meeting_times_and_click_counters_are_back_filled(tmp_path):
     database = f"sqlite:///{tmp_path / 'filling.sqlite3'}"
     app = create_app(make_test_config(tmp_path, SQLALCHEMY_DATABASE_URI=database))
     with app.app_context():
-        upgrade(revision="shell0001")
+        upgrade(revision="recv0002")
         with db.engine.begin() as connection:
             run = connection.execute
             run(

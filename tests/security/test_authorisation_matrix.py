@@ -222,9 +222,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("outbound.endpoint_new", "GET"): Route("admin"),
     ("outbound.endpoint_new", "POST"): Route("admin", data=lambda w: {}, ok=422),
     ("outbound.endpoint_detail", "GET"): Route("admin", values=endpoint),
-    ("outbound.endpoint_detail", "POST"): Route(
-        "admin", values=endpoint, data=lambda w: {}, ok=422
-    ),
+    ("outbound.endpoint_edit", "GET"): Route("admin", values=endpoint),
+    ("outbound.endpoint_edit", "POST"): Route("admin", values=endpoint, data=lambda w: {}, ok=422),
     ("outbound.endpoint_enable", "POST"): Route(
         "admin", values=endpoint, data=lambda w: {}, ok=302
     ),
@@ -239,7 +238,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("outbound.message_resend", "POST"): Route(
         "admin", values=endpoint_message, data=lambda w: {}, ok=302
     ),
-    ("mail.preferences", "GET"): Route("staff"),
+    ("mail.preferences", "GET"): Route("staff", ok=302),  # opens the account page's section
+    ("alerts.silence_details", "GET"): Route("admin"),
     ("mail.preferences", "POST"): Route("staff", data=lambda w: {}, ok=302),
     ("organisation.save", "POST"): Route(
         "admin", data=lambda w: {"contact_email": "not an address"}, ok=422

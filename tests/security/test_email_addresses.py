@@ -116,3 +116,75 @@ def test_the_check_never_asks_the_dns(monkeypatch, admin_client):
         },
     )
     assert response.status_code in (302, 303)
+
+
+# -- a team's internal domain (staff accounts only) ----------------------------------------
+
+INTERNAL = [
+    "ada@corp.local",
+    "Ada@IT.Corp.Local",
+    "ada@qa.test",
+    "ada@nas.home.arpa",
+    "ada@mailhost",
+]
+STILL_MALFORMED_INTERNALLY = [
+    "ada..lovelace@corp.local",
+    "ada@corp..local",
+    "ada@-corp.local",
+    "ada@exa_mple.local",
+    "ada@corp.local.",
+    "@corp.local",
+    "ada@localhost",  # no team's mail lives on the server itself
+    "ada@corp.invalid",
+    "ada@hidden.onion",
+]
+
+
+def add_user(admin_client, address: str):  # type: ignore[no-untyped-def]
+    form = {"email": address, "name": "Ada", "role": "staff"}
+    form |= {"password": PASSWORD, "password_confirm": PASSWORD}
+    return admin_client.post("/users", data=form)
+
+
+@pytest.mark.parametrize("address", INTERNAL)
+def test_staff_may_have_an_address_on_an_internal_domain(app, admin_client, address):
+    response = add_user(admin_client, address)
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    with app.app_context():
+        assert db.session.scalars(select(User.email).where(User.name == "Ada")).all() == [
+            address.lower()
+        ]
+
+
+@pytest.mark.parametrize("address", STILL_MALFORMED_INTERNALLY)
+def test_an_internal_domain_still_gets_every_syntax_check(app, admin_client, address):
+    response = add_user(admin_client, address)
+    assert response.status_code == 422
+    assert "like name@example.com" in response.get_data(as_text=True)
+
+
+def test_the_cli_and_the_sign_in_take_an_internal_address(app, runner, client):
+    result = runner.invoke(
+        args=["create-user", "ops@corp.local", "--admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    response = client.post("/login", data={"email": "ops@corp.local", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("address", ["ada@corp.local", "ada@qa.test", "ada@mailhost"])
+def test_invitees_still_need_a_deliverable_address(sandbox_app, address):
+    response, _form = book(sandbox_app.test_client(), sandbox_app, email=address)
+    assert response.status_code == 422
+    assert outbox_rows(sandbox_app) == []
+
+
+def test_the_two_rules_side_by_side():
+    from webapp.emails import email_syntax_problem
+
+    assert email_syntax_problem("ada@corp.local") is not None
+    assert email_syntax_problem("ada@corp.local", private_domains=True) is None
+    assert email_syntax_problem("ada@example.com") is None
+    problem = email_syntax_problem("ada..x@corp.local", private_domains=True)
+    assert problem is not None and "two periods in a row" in problem

@@ -42,6 +42,10 @@ PAGES = [
     "/insights/export.csv",
     "/live/tiles",
     "/links/1/qr.png",
+    "/settings/webhooks",
+    "/settings/webhooks/1",  # the world's endpoint: its delivery log pages
+    "/alerts/silence",
+    "/account",
 ]
 values = st.one_of(
     hostile_text,
@@ -75,6 +79,10 @@ query_strings = st.fixed_dictionaries(
         "group_by": values,
         "utm_campaign": values,
         "scale": values,
+        # Every list's keyset window and page size (webapp/listing.py)
+        "before": st.one_of(cursors, values),
+        "start": values,
+        "per_page": values,
     },
 )
 
@@ -108,6 +116,8 @@ def answered(response, what: str) -> None:  # type: ignore[no-untyped-def]
 @example(path="/insights", query={"from": "9999-12-31", "to": "0001-01-01", "group_by": "day"})
 @example(path="/links", query={"state": "clicked_not_booked", "idle_hours": "99999999"})
 @example(path="/", query={"sort": "upcoming", "cursor": encode_cursor("x", 1)})
+@example(path="/audit", query={"before": encode_cursor("2025-01-01T00:00:00Z", 1), "start": "9"})
+@example(path="/settings/webhooks/1", query={"before": encode_cursor(2**64), "per_page": "25"})
 def test_pages_answer_any_query_string(browser, path, query):
     response = browser.get(path, query_string=query)
     answered(response, f"GET {path} {query!r:.300}")

@@ -1,12 +1,35 @@
-"""An audit entry as the API answers it and as the CSV export writes it."""
+"""An audit entry as the API answers it, as the CSV export writes it, and in words for the
+page (action and target names people read rather than the log's dotted names)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from webapp.audit import actions
 from webapp.models import AuditEvent
 from webapp.templating import iso_utc
+
+# What each kind of target is called on the page; a group without one reads as its words.
+TARGET_WORDS = {
+    actions.TARGET_USER: "User",
+    actions.TARGET_PUBLIC_LINK: "Public Link",
+    actions.TARGET_TRACKED_LINK: "Tracked link",
+    actions.TARGET_API_TOKEN: "API token",
+    actions.TARGET_WEBHOOK_ENDPOINT: "Webhook endpoint",
+    actions.TARGET_DELIVERY: "Notification",
+    actions.TARGET_SETTINGS: "Settings",
+    actions.TARGET_INVITEE: "Invitee",
+    "auth": "Sign-in",
+    "retention": "Retention",
+}
+ACTION_WORDS = {
+    actions.SIGN_IN: "Signed in",
+    actions.SIGN_IN_FAILED: "Sign-in failed",
+    actions.TRACKED_LINK_BULK_IMPORTED: "Tracked link created by bulk upload",
+    actions.DELIVERY_REPROCESSED: "Notification reprocessed",
+    actions.RETENTION_PURGED: "Old data purged",
+}
 
 CSV_HEADER = (
     "at",
@@ -57,3 +80,18 @@ def change_lines(changes: dict[str, Any] | None) -> list[tuple[str, Any, Any, bo
         else:
             lines.append((name, None, value, False))
     return lines
+
+
+def target_words(kind: str | None) -> str:
+    """'webhook_endpoint' -> 'Webhook endpoint'."""
+    if not kind:
+        return ""
+    return TARGET_WORDS.get(kind) or kind.replace("_", " ").capitalize()
+
+
+def action_words(action: str) -> str:
+    """'user.role_changed' -> 'User role changed': the log's name, read aloud."""
+    if action in ACTION_WORDS:
+        return ACTION_WORDS[action]
+    group, _, verb = action.partition(".")
+    return f"{target_words(group)} {verb.replace('_', ' ')}".strip()

@@ -1,6 +1,7 @@
 """Reading the audit log: the filters shared by the page, its CSV export and the API.
 
-Newest first, keyset-paginated on (at, id): a page costs the same however deep it is.
+Newest first, keyset-paginated on (at, id): a page costs the same however deep it is. The
+API pages with `page()`; the admin page with webapp.listing's windows over KEYSET.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from webapp.audit.actions import ACTIONS, TARGET_TYPES, action_groups
 from webapp.extensions import db
+from webapp.listing import Keyset
 from webapp.models import AuditEvent, User
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 
@@ -153,7 +155,7 @@ def page(filters: AuditFilters, cursor: str | None, limit: int | None = None) ->
     limit = limit or PAGE_SIZE
     query = filtered(filters)
     if cursor:
-        at, entry_id = _decode(cursor)
+        at, entry_id = decode(cursor)
         query = query.where(after(at, entry_id))
     rows = list(db.session.execute(query.limit(limit + 1)).scalars())
     more = len(rows) > limit
@@ -186,7 +188,8 @@ def encode(entry: AuditEvent) -> str:
     return encode_cursor(entry.at.astimezone(UTC).isoformat(), entry.id)
 
 
-def _decode(cursor: str) -> tuple[datetime, int]:
+def decode(cursor: str) -> tuple[datetime, int]:
+    """The (at, id) a cursor from `encode` holds; InvalidCursor for any other text."""
     at_text, entry_id = decode_cursor(cursor, 2)
     if not isinstance(at_text, str) or not isinstance(entry_id, int):
         raise InvalidCursor("cursor is not valid")
@@ -200,3 +203,12 @@ def _decode(cursor: str) -> tuple[datetime, int]:
         return at.astimezone(UTC), entry_id
     except OverflowError as error:  # e.g. 0001-01-01T00:00:00+23:59
         raise InvalidCursor("cursor is not valid") from error
+
+
+# The page's list order and cursors, for webapp.listing's previous/next windows.
+KEYSET: Keyset[AuditEvent] = Keyset(
+    columns=(AuditEvent.at, AuditEvent.id),
+    descending=True,
+    encode=encode,
+    decode=decode,
+)

@@ -11,9 +11,12 @@ from flask import Response, flash, redirect, render_template, request, stream_wi
 
 from webapp.audit import bp, queries
 from webapp.audit.actions import ACTIONS, TARGET_TYPES, action_groups
-from webapp.audit.present import CSV_HEADER, change_lines, csv_row
+from webapp.audit.present import CSV_HEADER, action_words, change_lines, csv_row, target_words
 from webapp.auth.access import admin_required
+from webapp.extensions import db
 from webapp.links.csv_io import csv_lines
+from webapp.listing import PageRequest, capped_count, fetch_window, make_pager
+from webapp.models import AuditEvent
 from webapp.pagination import InvalidCursor
 
 
@@ -24,31 +27,37 @@ def _parsed() -> queries.ParsedFilters:
     return parsed
 
 
+def _entries(statement):  # type: ignore[no-untyped-def]
+    return list(db.session.execute(statement).scalars())
+
+
 @bp.get("/audit")
 @admin_required
 def audit_log():  # type: ignore[no-untyped-def]
     parsed = _parsed()
-    cursor = request.args.get("cursor") or None
+    args = parsed.args
+    wanted = PageRequest.from_args(request.args)
+    listed = queries.filtered(parsed.filters)
     try:
-        page = queries.page(parsed.filters, cursor)
+        window = fetch_window(listed, queries.KEYSET, wanted, _entries)
     except InvalidCursor:
         flash("That page link is not valid any more; showing the newest entries.", "warning")
-        return redirect(url_for("audit.audit_log", **parsed.args))
-    args = parsed.args
+        return redirect(url_for("audit.audit_log", **args))
+    total = capped_count(listed.with_only_columns(AuditEvent.id))
     return render_template(
         "audit/index.html",
-        entries=page.items,
+        entries=window.items,
+        pager=make_pager(window, wanted, "audit.audit_log", args, total, "entries"),
         values=args,
         filtered=bool(args),
+        first_page=wanted.is_first,
         actions=ACTIONS,
         groups=action_groups(),
         target_types=TARGET_TYPES,
         system_actor=queries.SYSTEM_ACTOR,
         change_lines=change_lines,
-        next_url=url_for("audit.audit_log", **args, cursor=page.next_cursor)
-        if page.next_cursor
-        else None,
-        first_url=url_for("audit.audit_log", **args) if cursor else None,
+        action_words=action_words,
+        target_words=target_words,
         export_url=url_for("audit.audit_export", **args),
     )
 

@@ -1,4 +1,4 @@
-"""Who may see what: decorators for views and the user loader for Flask-Login."""
+"""Who may see what: marks for views and blueprints, and the user loader for Flask-Login."""
 
 from __future__ import annotations
 
@@ -13,12 +13,24 @@ from webapp.extensions import db, login_manager
 from webapp.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def public(view: F) -> F:
     """Mark a view as open to anonymous visitors (everything else needs sign-in)."""
     view.is_public = True  # type: ignore[attr-defined]
     return view
+
+
+def sessionless(view_or_blueprint: T) -> T:
+    """Serve a view (or every view of a blueprint) without the staff pages' machinery.
+
+    No cookie session saved, no CSRF check, no sign-in check (webapp/staff_pages.py): for
+    public endpoints that machines and invitees call, where that machinery is pure cost.
+    Each such view must also be `public`; the app refuses to start otherwise.
+    """
+    view_or_blueprint.sessionless = True  # type: ignore[attr-defined]
+    return view_or_blueprint
 
 
 def admin_required(view: F) -> F:

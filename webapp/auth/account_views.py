@@ -78,6 +78,7 @@ ACCOUNT_SECTIONS = (
     ("details", "Your details", "auth/account/_details.html"),
     ("password", "Password", "auth/account/_password.html"),
     ("time-zone", "Time zone", "auth/account/_time_zone.html"),
+    ("notifications", "Email notifications", "mail/_preferences.html"),  # saved by webapp/mail
 )
 
 

@@ -65,7 +65,7 @@ def email_problem(email: str) -> str | None:
         return "Enter an email address."
     if len(email) > EMAIL_MAX_LENGTH:
         return f"Use at most {EMAIL_MAX_LENGTH} characters."
-    return email_syntax_problem(email)
+    return email_syntax_problem(email, private_domains=True)  # staff may use an internal domain
 
 
 def has_users() -> bool:

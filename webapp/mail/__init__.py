@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
 
     outbox.register_sender(app, compose.KIND, smtp.send)
     outbox.register_tick(app, digest.queue_due_digests)
+    app.jinja_env.globals["mail_enabled"] = compose.enabled  # the account page's section
     app.register_blueprint(bp)
 
 

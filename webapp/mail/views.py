@@ -1,12 +1,14 @@
-"""/account/notifications: the signed-in user's email choices."""
+"""/account/notifications: the signed-in person's email choices, a section of /account
+(templates/mail/_preferences.html); the address itself opens that section."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.mail import bp, preferences
-from webapp.mail.compose import enabled
+
+SECTION = "#notifications"
 
 
 @bp.route("/account/notifications", methods=["GET", "POST"], endpoint="preferences")
@@ -18,5 +20,4 @@ def preferences_page():  # type: ignore[no-untyped-def]
             daily_digest=request.form.get("email_daily_digest") == "1",
         )
         flash("Your email choices are saved.", "success")
-        return redirect(url_for("mail.preferences"))
-    return render_template("mail/preferences.html", mail_enabled=enabled())
+    return redirect(url_for("auth.account") + SECTION)

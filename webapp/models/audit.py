@@ -9,7 +9,6 @@ from sqlalchemy import JSON, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from webapp.extensions import db
-from webapp.models.links import Visit
 from webapp.models.types import UTCDateTime, utcnow
 
 __all__ = ["AuditEvent", "AuditLogIsAppendOnly", "SilenceEpisode"]
@@ -76,9 +75,3 @@ class SilenceEpisode(db.Model):
     silent_since: Mapped[datetime] = mapped_column(UTCDateTime)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     clicks: Mapped[int] = mapped_column(default=0)  # person clicks when it was detected
-
-
-# The silence alarm asks "the first / how many person clicks since T" on every check; the
-# visits table's own indexes all start with the tracked link, so this one serves it.
-# Declared here (not in links.py) because only the alarm needs it.
-VISITS_BY_AGENT_AT = Index("ix_visits_agent_class_at", Visit.agent_class, Visit.at)

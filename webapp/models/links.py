@@ -11,7 +11,13 @@ from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import User
 
-__all__ = ["UTM_KEYS", "LinkBatch", "PublicLink", "TrackedLink", "Visit"]
+__all__ = ["CRONOFY_HOSTS", "UTM_KEYS", "LinkBatch", "PublicLink", "TrackedLink", "Visit"]
+
+# The hosts of Cronofy's app (docs/cronofy.md): US and the data centres. Public Links live
+# there, and so do the booking pages a notification points invitees to.
+CRONOFY_HOSTS = frozenset(
+    {"app.cronofy.com"} | {f"app-{dc}.cronofy.com" for dc in ("au", "ca", "de", "sg", "uk")}
+)
 
 # Cronofy's metadata allow-list for booking links, besides correlation_id
 # (docs/cronofy.md): a tracked link carries them and notifications hand them back.
@@ -106,7 +112,8 @@ class Visit(db.Model):
         Index("ix_visits_tracked_link_at", "tracked_link_id", "at"),
         # Covers the click counts of a page of tracked links (human visits per link).
         Index("ix_visits_tracked_link_agent", "tracked_link_id", "agent_class"),
-        # Person clicks in a period, whatever the link (the overview tiles).
+        # Person clicks in a period, whatever the link: the overview tiles, and the silence
+        # alarm's "the first / how many person clicks since T".
         Index("ix_visits_agent_at", "agent_class", "at", "tracked_link_id"),
     )
 

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from webapp.audit.actions import SETTINGS_UPDATED, TARGET_SETTINGS
+from webapp.audit.log import Target, diff, record
 from webapp.auth.service import email_problem, has_control_characters
 from webapp.database import write_transaction
 from webapp.display import http_url
@@ -17,6 +19,7 @@ from webapp.organisation.logos import InvalidLogo, logo_content_type
 PROFILE_ID = 1
 MAX_NAME = 200
 MAX_LOGO_URL = 2000
+AUDIT_NAME = "Organisation profile"  # the audit log's name for what settings.updated changed
 
 
 class InvalidProfile(ValueError):
@@ -128,6 +131,7 @@ def save_profile(change: ProfileChange) -> Profile:
         if row is None:
             row = OrganisationProfile(id=PROFILE_ID)
             db.session.add(row)
+        before = _audited(row)
         row.name = name
         row.contact_email = email
         if change.remove_logo:
@@ -142,4 +146,18 @@ def save_profile(change: ProfileChange) -> Profile:
             row.logo_data, row.logo_content_type, row.logo_url = None, None, logo_url
         elif row.logo_url:  # the URL field was emptied: no logo URL any more
             row.logo_url = None
+        changes = diff(before, _audited(row))
+        if changes:
+            record(SETTINGS_UPDATED, Target(TARGET_SETTINGS, PROFILE_ID, AUDIT_NAME), changes)
     return load_profile()
+
+
+def _audited(row: OrganisationProfile) -> dict[str, object]:
+    """The profile as the audit log records it: an uploaded logo by its type and size."""
+    upload = f"{row.logo_content_type}, {len(row.logo_data):,} bytes" if row.logo_data else None
+    return {
+        "name": row.name or "",
+        "contact_email": row.contact_email or "",
+        "logo_url": row.logo_url or None,
+        "logo_upload": upload,
+    }

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from webapp import outbox
 from webapp.extensions import db
 from webapp.mail import alerts
-from webapp.models import DISABLED_FAILING, ENDPOINT_SLACK, OutboxMessage, WebhookEndpoint
-from webapp.outbound import slack
+from webapp.models import DISABLED_FAILING, OutboxMessage, WebhookEndpoint
+from webapp.outbound import audit_trail
 from webapp.outbound.events import TEST_EVENT
+from webapp.outbound.slack import shown_url
 
 WARN_AFTER = timedelta(hours=12)
 DISABLE_AFTER = timedelta(hours=24)
@@ -30,11 +31,6 @@ class Alert:
     url: str
     disabled: bool
     failing_since: datetime | None
-
-
-def shown_url(endpoint: WebhookEndpoint) -> str:
-    """The URL as pages, emails and the API may show it (a Slack URL is a credential)."""
-    return slack.masked(endpoint.url) if endpoint.kind == ENDPOINT_SLACK else endpoint.url
 
 
 def on_result(row: OutboxMessage, result: outbox.SendResult, now: datetime) -> None:
@@ -68,6 +64,7 @@ def disable_for_failing(endpoint: WebhookEndpoint, now: datetime) -> None:
     endpoint.disabled_at = now
     endpoint.disabled_reason = DISABLED_FAILING
     outbox.hold(endpoint.kind, endpoint.id)
+    audit_trail.record_switched(endpoint, by_system=True)
     alerts.queue_endpoint_alert(endpoint, disabled=True, now=now, shown_url=shown_url(endpoint))
 
 

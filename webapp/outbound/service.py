@@ -20,17 +20,15 @@ from webapp.models import (
     DISABLED_BY_ADMIN,
     ENDPOINT_KINDS,
     ENDPOINT_WEBHOOK,
-    OutboxAttempt,
     OutboxMessage,
     User,
     WebhookEndpoint,
     utcnow,
 )
-from webapp.outbound import delivery, events, signing, targets
+from webapp.outbound import audit_trail, delivery, events, signing, targets
 
 ROTATION_OVERLAP = timedelta(hours=24)
 DESCRIPTION_MAX = 500
-LOG_PAGE = 50
 
 
 class InvalidEndpoint(ValueError):
@@ -140,6 +138,8 @@ def create_endpoint(user: User | None, data: Mapping[str, Any]) -> Created:
             **values,
         )
         db.session.add(endpoint)
+        db.session.flush()  # its id, for the audit entry
+        audit_trail.record_created(endpoint)
     return Created(endpoint, secret)
 
 
@@ -150,8 +150,10 @@ def update_endpoint(endpoint_id: int, data: Mapping[str, Any]) -> WebhookEndpoin
     now = utcnow()
     with write_transaction():
         endpoint = get_endpoint(endpoint_id)
+        before, old_url = audit_trail.fields(endpoint), endpoint.url
         for name, value in values.items():
             setattr(endpoint, name, value)
+        audit_trail.record_updated(endpoint, before, old_url)
         if enabled is not None:
             _set_enabled(endpoint, enabled, now)
     return endpoint
@@ -165,6 +167,7 @@ def set_enabled(endpoint_id: int, enabled: bool) -> WebhookEndpoint:
 
 
 def _set_enabled(endpoint: WebhookEndpoint, enabled: bool, now: datetime) -> None:
+    """Switch it (and record that in the audit log); nothing when it already is."""
     if enabled == endpoint.enabled:
         return
     endpoint.enabled = enabled
@@ -175,6 +178,7 @@ def _set_enabled(endpoint: WebhookEndpoint, enabled: bool, now: datetime) -> Non
     else:
         endpoint.disabled_at, endpoint.disabled_reason = now, DISABLED_BY_ADMIN
         outbox.hold(endpoint.kind, endpoint.id)
+    audit_trail.record_switched(endpoint)
 
 
 def delete_endpoint(endpoint_id: int) -> None:
@@ -186,6 +190,7 @@ def delete_endpoint(endpoint_id: int) -> None:
             .where(OutboxMessage.kind == endpoint.kind, OutboxMessage.target_id == endpoint.id)
             .execution_options(synchronize_session=False)
         )
+        audit_trail.record_deleted(endpoint)
         db.session.delete(endpoint)
 
 
@@ -199,6 +204,7 @@ def rotate_secret(endpoint_id: int) -> str:
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_until = utcnow() + ROTATION_OVERLAP
         endpoint.secret = secret
+        audit_trail.record_secret_rotated(endpoint)
     return secret
 
 
@@ -222,35 +228,3 @@ def resend(endpoint_id: int, message_pk: int) -> OutboxMessage:
             raise MessageNotFound("That endpoint has no message with that id.")
         outbox.resend(row, utcnow(), held=not endpoint.enabled and row.topic != events.TEST_EVENT)
     return row
-
-
-@dataclass(frozen=True)
-class LogLine:
-    attempt: OutboxAttempt
-    message: OutboxMessage
-
-
-def delivery_log(endpoint: WebhookEndpoint, before: int | None = None) -> list[LogLine]:
-    """The endpoint's attempts, newest first, a page at a time (`before`: an attempt id)."""
-    query = (
-        db.select(OutboxAttempt, OutboxMessage)
-        .join(OutboxMessage, OutboxMessage.id == OutboxAttempt.message_pk)
-        .where(OutboxMessage.kind == endpoint.kind, OutboxMessage.target_id == endpoint.id)
-        .order_by(OutboxAttempt.id.desc())
-        .limit(LOG_PAGE)
-    )
-    if before is not None:
-        query = query.where(OutboxAttempt.id < before)
-    return [LogLine(attempt, message) for attempt, message in db.session.execute(query)]
-
-
-def waiting_messages(endpoint: WebhookEndpoint) -> list[OutboxMessage]:
-    """Messages not delivered and not given up: queued, retrying or held."""
-    return list(
-        db.session.scalars(
-            endpoint_messages(endpoint)
-            .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.gave_up_at.is_(None))
-            .order_by(OutboxMessage.id)
-            .limit(LOG_PAGE)
-        )
-    )

@@ -10,7 +10,7 @@ import json
 
 from webapp.absolute import local_time, public_url, user_zone
 from webapp.extensions import db
-from webapp.models import SchedulingRequest, TrackedLink, User
+from webapp.models import ENDPOINT_SLACK, SchedulingRequest, TrackedLink, User, WebhookEndpoint
 
 VERBS = {
     "scheduling_request.time_chosen": "booked",
@@ -69,3 +69,8 @@ def masked(url: str) -> str:
     host, _, path = rest.partition("/")
     first = path.split("/", 1)[0]
     return f"{scheme}://{host}/{first}/…" if first else f"{scheme}://{host}/…"
+
+
+def shown_url(endpoint: WebhookEndpoint) -> str:
+    """The URL as pages, emails, the API and the audit log may show it."""
+    return masked(endpoint.url) if endpoint.kind == ENDPOINT_SLACK else endpoint.url

@@ -1,5 +1,5 @@
 """/settings/webhooks: admins list, create, edit, enable/disable, delete endpoints, rotate
-their secret, read the delivery log, resend a message and send a test event.
+their secret, read the delivery log (keyset pages), resend a message and send a test event.
 
 A new secret is rendered in the answer to the POST that made it (never put in the session
 or a flash, which travel in a cookie), once.
@@ -9,14 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from webapp.auth.access import admin_required
-from webapp.models import ENDPOINT_SLACK, ENDPOINT_WEBHOOK, utcnow
-from webapp.outbound import bp, delivery, events, service
+from webapp.listing import PageRequest, capped_count, fetch_window, make_pager
+from webapp.models import ENDPOINT_SLACK, ENDPOINT_WEBHOOK, OutboxAttempt, WebhookEndpoint, utcnow
+from webapp.outbound import bp, delivery, events, log, service
 from webapp.outbound.health import shown_url
+from webapp.pagination import InvalidCursor
 
 
 def _form_data(form: MultiDict[str, str], *, creating: bool) -> dict[str, Any]:
@@ -47,6 +59,16 @@ def _page_context() -> dict[str, Any]:
     }
 
 
+def _secret_page(endpoint: WebhookEndpoint, secret: str | None, *, created: bool) -> Response:
+    """The one answer that shows a signing secret: kept out of every cache."""
+    page = render_template(
+        "outbound/secret.html", endpoint=endpoint, secret=secret, created=created, **_page_context()
+    )
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("")
 @admin_required
 def endpoints():  # type: ignore[no-untyped-def]
@@ -67,13 +89,7 @@ def endpoint_new():  # type: ignore[no-untyped-def]
         except service.InvalidEndpoint as error:
             errors = error.fields
         else:
-            return render_template(
-                "outbound/secret.html",
-                endpoint=created.endpoint,
-                secret=created.secret,
-                created=True,
-                **_page_context(),
-            )
+            return _secret_page(created.endpoint, created.secret, created=True)
     status = 422 if errors else 200
     page = render_template(
         "outbound/endpoint_form.html",
@@ -85,9 +101,41 @@ def endpoint_new():  # type: ignore[no-untyped-def]
     return page, status
 
 
-@bp.route("/<int:endpoint_id>", methods=["GET", "POST"])
+@bp.get("/<int:endpoint_id>")
 @admin_required
 def endpoint_detail(endpoint_id: int):  # type: ignore[no-untyped-def]
+    endpoint = _endpoint_or_404(endpoint_id)
+    wanted = PageRequest.from_args(request.args)
+    statement = log.log_statement(endpoint)
+    try:
+        window = fetch_window(statement, log.LOG_KEYSET, wanted, log.log_lines)
+    except InvalidCursor:
+        flash("That page link is not valid any more; showing the newest attempts.", "warning")
+        return redirect(url_for("outbound.endpoint_detail", endpoint_id=endpoint_id))
+    total = capped_count(statement.with_only_columns(OutboxAttempt.id))
+    pager = make_pager(
+        window,
+        wanted,
+        "outbound.endpoint_detail",
+        {},
+        total,
+        "attempts",
+        path_args={"endpoint_id": endpoint_id},
+    )
+    return render_template(
+        "outbound/endpoint.html",
+        endpoint=endpoint,
+        log=window.items,
+        pager=pager,
+        waiting=log.waiting_messages(endpoint),
+        rotating_until=delivery.secrets_rotating_until(endpoint, utcnow()),
+        **_page_context(),
+    )
+
+
+@bp.route("/<int:endpoint_id>/edit", methods=["GET", "POST"])
+@admin_required
+def endpoint_edit(endpoint_id: int):  # type: ignore[no-untyped-def]
     endpoint = _endpoint_or_404(endpoint_id)
     errors: dict[str, str] = {}
     slack = endpoint.kind == ENDPOINT_SLACK
@@ -107,22 +155,11 @@ def endpoint_detail(endpoint_id: int):  # type: ignore[no-untyped-def]
         else:
             flash("Endpoint saved.", "success")
             return redirect(url_for("outbound.endpoint_detail", endpoint_id=endpoint_id))
-    before = request.args.get("before", type=int)
-    log = service.delivery_log(endpoint, before)
-    next_url = (
-        url_for("outbound.endpoint_detail", endpoint_id=endpoint_id, before=log[-1].attempt.id)
-        if len(log) == service.LOG_PAGE
-        else None
-    )
     page = render_template(
-        "outbound/endpoint.html",
+        "outbound/endpoint_form.html",
         endpoint=endpoint,
         values=values,
         errors=errors,
-        log=log,
-        waiting=service.waiting_messages(endpoint),
-        next_url=next_url,
-        rotating_until=delivery.secrets_rotating_until(endpoint, utcnow()),
         **_page_context(),
     )
     return page, 422 if errors else 200
@@ -163,9 +200,7 @@ def endpoint_rotate(endpoint_id: int):  # type: ignore[no-untyped-def]
         secret = service.rotate_secret(endpoint_id)
     except service.InvalidEndpoint:
         abort(404)
-    return render_template(
-        "outbound/secret.html", endpoint=endpoint, secret=secret, created=False, **_page_context()
-    )
+    return _secret_page(endpoint, secret, created=False)
 
 
 @bp.post("/<int:endpoint_id>/test")

@@ -1,7 +1,7 @@
 """Tell people from bots and link previews by User-Agent. Pure.
 
-Email scanners and chat apps open links before people do (DESIGN §5). They must not get a
-claim token nor count as a click. The cost of a wrong guess differs: a bot taken for a
+Email scanners and chat apps open links before people do (docs/architecture.md). They must
+not get a claim token nor count as a click. The cost of a wrong guess differs: a bot taken for a
 person inflates a count, a person taken for a bot sees an extra "Continue" page. So only
 clear signs count: command-line clients (curl) and headless browsers (the browser tests)
 are people.
@@ -58,7 +58,7 @@ def classify_user_agent(user_agent: str | None) -> str:
 
 def classify_request(method: str, user_agent: str | None) -> str:
     """HEAD requests are never clicks, whoever sends them; otherwise by User-Agent."""
-    if method == "HEAD" or method.upper() == "HEAD":
+    if method.upper() == "HEAD":
         return HEAD
     return classify_user_agent(user_agent)
 

@@ -14,25 +14,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from urllib.parse import quote
 
 from flask import current_app
 
-from webapp.extensions import db
 from webapp.models import UTM_KEYS
 from webapp.tracking.agents import HUMAN
 from webapp.tracking.lookup import find_link
 from webapp.tracking.tokens import mint_claim_token
-from webapp.tracking.visits import PendingVisit, recorder_for
-
-# Visit outcomes.
-REDIRECT = "redirect"  # token minted, sent to the booking page
-BOOKED = "booked"  # sent to the existing booking's view_url, no token
-REFUSED = "refused"  # link disabled / expired / Public Link inactive (410)
-PREVIEW = "preview"  # HEAD, bot or link preview: a small page, no token
-UNAVAILABLE = "unavailable"  # no Embed credentials configured (503)
-NOT_FOUND = "not_found"  # unknown slug; nothing recorded
+from webapp.tracking.visits import (
+    BOOKED,
+    NOT_FOUND,
+    PREVIEW,
+    REDIRECT,
+    REFUSED,
+    UNAVAILABLE,
+    PendingVisit,
+    recorder_for,
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def follow(
     `agent_class` comes from `agents.classify_request`; `credentials` is None when the
     Embed public key or secret is not configured.
     """
-    row = find_link(db.engine, slug)
+    row = find_link(slug)
     if row is None:
         return FollowResult(NOT_FOUND)
 
@@ -106,7 +105,6 @@ def booking_url(
     return _query_prefix(public_link_url) + "&".join(pairs)
 
 
-@lru_cache(maxsize=1024)
 def _query_prefix(public_link_url: str) -> str:
     """The stored URL followed by the separator its own query (if any) calls for."""
     if public_link_url.endswith(("?", "&")):

@@ -1,4 +1,4 @@
-"""Claim tokens for Cronofy Public Links (DESIGN §2). Pure: no Flask, no database.
+"""Claim tokens for Cronofy Public Links (docs/cronofy.md). Pure: no Flask, no database.
 
 Every input (credentials, lifetime, the clock, the jti) is an argument, so the rules can be
 tested exactly, and the caller owns where the secret comes from. Signing is PyJWT's, with

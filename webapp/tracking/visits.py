@@ -35,6 +35,8 @@ from webapp.clicks import count_person_clicks
 from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.models import Visit
+from webapp.outbound.events import emit_tracked_link_clicks
+from webapp.tracking.agents import HUMAN
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,15 @@ MAX_PENDING = 100_000
 _EXTENSION_KEY = "webapp.tracking.visits"
 # Core, not the ORM's bulk path: the rows need no identity map, and a batch costs half.
 _INSERT = insert(Visit.__table__)
+
+
+# Visit outcomes.
+REDIRECT = "redirect"  # token minted, sent to the booking page
+BOOKED = "booked"  # sent to the existing booking's view_url, no token
+REFUSED = "refused"  # link disabled / expired / Public Link inactive (410)
+PREVIEW = "preview"  # HEAD, bot or link preview: a small page, no token
+UNAVAILABLE = "unavailable"  # no Embed credentials configured (503)
+NOT_FOUND = "not_found"  # unknown slug; nothing recorded
 
 
 class PendingVisit(NamedTuple):
@@ -177,11 +188,18 @@ class VisitRecorder:
 
 def _write(visits: list[PendingVisit]) -> None:
     """One INSERT (executemany for several rows) in one write transaction, with the
-    links' person-click counters (webapp/clicks.py) in the same transaction."""
+    links' person-click counters (webapp/clicks.py) and the `tracked_link.clicked` messages
+    for people's redirects (outbound webhooks) in the same transaction: a click is counted
+    and announced if and only if it was recorded."""
     with write_transaction():
         connection = db.session.connection()
         connection.execute(_INSERT, [visit._asdict() for visit in visits])
         count_person_clicks(connection, visits)
+        emit_tracked_link_clicks(
+            (visit.tracked_link_id, visit.at)
+            for visit in visits
+            if visit.agent_class == HUMAN and visit.outcome == REDIRECT
+        )
 
 
 def recorder_for(app: Flask) -> VisitRecorder:
