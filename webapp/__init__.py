@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         database,
         errors,
         health,
+        jsonprovider,
         models,
         outbox,
         proxies,
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     assert models.__all__  # the tables are registered with the metadata before migrations
     database.init_app(app)
+    jsonprovider.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -14,11 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-from webapp.models.links import UTM_KEYS
+from webapp.models.links import CRONOFY_HOSTS, UTM_KEYS
 
-CRONOFY_HOSTS = frozenset(
-    {"app.cronofy.com"} | {f"app-{dc}.cronofy.com" for dc in ("au", "ca", "de", "sg", "uk")}
-)
 PUBLIC_LINK_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The app sets these per tracked link (and any utm_* key is Cronofy's metadata); a stored URL
 # that already carried them would be ambiguous.

@@ -19,6 +19,7 @@ from datetime import timedelta
 from flask import has_app_context
 from sqlalchemy import ColumnElement, Row, func, select
 
+from webapp import wakeups
 from webapp.extensions import db
 from webapp.live.fanout import shared_rows
 from webapp.live.feed import DEFAULT_GRACE, FeedCursor
@@ -31,6 +32,11 @@ RETRY_MILLISECONDS = 1000  # a stream ending at SSE_MAX_DURATION resumes at once
 # cursor does not wait for it (the stream would skip it after its grace period anyway).
 IN_FLIGHT = timedelta(minutes=1)
 WATCH_AT_START = 100  # pending deliveries below a starting cursor, newest first
+# However often changes are announced, a stream polls at most every MIN_POLL_GAP seconds,
+# plus POLL_GAP_PER_STREAM for each other stream waiting in its process (at most every
+# poll interval): with many streams open, busy ones poll as often as without wake-ups.
+MIN_POLL_GAP = 0.05
+POLL_GAP_PER_STREAM = 0.02
 
 
 @dataclass(frozen=True)
@@ -192,7 +198,7 @@ def event_stream(
     user_id: int | None = None,
     session_version: int | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     client_gone: Callable[[], bool] = lambda: False,
 ) -> Iterator[str]:
     """SSE text chunks for the changes after `cursor` that the filters' viewer may see.
@@ -203,7 +209,13 @@ def event_stream(
     user is signed out or deactivated (checked every heartbeat) the stream ends; so does it
     as soon as `client_gone()` says its client hung up (webapp/live/capacity.py), which
     frees its thread and its slot in seconds rather than at the next failed write.
+
+    Between polls it waits for this process's applier to apply something
+    (webapp/wakeups.py), at most `poll_interval`: the poll is the fallback for changes
+    nobody in this process announced. Tests pass their own `sleep`.
     """
+    if sleep is None:
+        sleep = wakeups.Waiter(min_gap=MIN_POLL_GAP, gap_per_waiter=POLL_GAP_PER_STREAM)
     feed = FeedCursor(cursor, settings.grace)
     started = last_sent = clock()
     yield f"retry: {RETRY_MILLISECONDS}\n" + sse_comment("ping")

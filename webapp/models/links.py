@@ -11,7 +11,13 @@ from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import User
 
-__all__ = ["UTM_KEYS", "LinkBatch", "PublicLink", "TrackedLink", "Visit"]
+__all__ = ["CRONOFY_HOSTS", "UTM_KEYS", "LinkBatch", "PublicLink", "TrackedLink", "Visit"]
+
+# The hosts of Cronofy's app (docs/cronofy.md): US and the data centres. Public Links live
+# there, and so do the booking pages a notification points invitees to.
+CRONOFY_HOSTS = frozenset(
+    {"app.cronofy.com"} | {f"app-{dc}.cronofy.com" for dc in ("au", "ca", "de", "sg", "uk")}
+)
 
 # Cronofy's metadata allow-list for booking links, besides correlation_id
 # (docs/cronofy.md): a tracked link carries them and notifications hand them back.
