@@ -20,7 +20,7 @@ CORRELATION_ID = "cand-4711-journey"
 LABEL = "Grace Hopper, backend role"
 UTM_SOURCE = "newsletter"
 # The dashboard must show a new or changed row within this many seconds of the invitee's
-# confirmation page (DESIGN §1: "within a second"; the sandbox sends from a background thread).
+# confirmation page (within a second; the sandbox sends from a background thread).
 LIVE_DEADLINE = 2.0
 NO_RELOAD = "window.__noReload === 1"
 

@@ -1,4 +1,6 @@
-"""API: Public Links and tracked links (DESIGN §3). The same services as the pages."""
+"""API: Public Links and tracked links (docs/architecture.md, "The stable contract").
+
+The same services as the pages."""
 
 from __future__ import annotations
 
