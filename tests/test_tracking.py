@@ -292,7 +292,7 @@ def test_visits_are_listed_and_only_people_count_as_clicks(app, client, link, st
     sign_in_session(app, client, staff.id)
     page = client.get("/links").get_data(as_text=True)
     row = page.split(f'href="/links/{link["id"]}"')[1].split("</tr>")[0]
-    assert 'data-label="Clicks">2</td>' in row
+    assert 'data-label="Clicks">2<' in row  # then when the last click was
     detail = client.get(f"/links/{link['id']}").get_data(as_text=True)
     assert detail.count("Sent to booking page") == 2
     # A link preview and a HEAD request read the same: neither is a person.
@@ -360,7 +360,11 @@ def test_the_redirect_is_one_lookup_and_one_insert(app, client, link):
         "UPDATE",
         "SELECT",
     ]
-    main = statements("main", sqlite=False)
+    main = [
+        s
+        for s in statements("main", sqlite=False)
+        if s.split()[0] in ("INSERT", "UPDATE", "SELECT")
+    ]
     assert main[0].startswith("INSERT INTO visits"), main
     assert main[1].startswith("UPDATE tracked_links SET person_clicks="), main
     assert "FROM webhook_endpoints" in main[-1], main
