@@ -24,6 +24,7 @@ from webapp.models.outbox import OutboxAttempt, OutboxMessage
 from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
+from webapp.models.views import VIEW_PAGES, SavedView
 
 __all__ = [
     "DELIVERY_APPLIED",
@@ -39,6 +40,7 @@ __all__ = [
     "ROLE_ADMIN",
     "ROLE_STAFF",
     "UTM_KEYS",
+    "VIEW_PAGES",
     "ApiToken",
     "AuditEvent",
     "AuditLogIsAppendOnly",
@@ -52,6 +54,7 @@ __all__ = [
     "RefusedDelivery",
     "SandboxBooking",
     "SandboxClaim",
+    "SavedView",
     "SchedulingRequest",
     "SilenceEpisode",
     "TrackedLink",
