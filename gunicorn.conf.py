@@ -11,10 +11,15 @@ Why these settings:
 - on_starting: brings the database to the current schema (Flask-Migrate) and applies any
   delivery that was stored but not applied when the server last stopped, once, in the master
   process before the workers fork; create_app() itself never does either.
+- post_worker_init: starts the worker's applier thread (webapp/webhooks/applier.py), which
+  applies stored deliveries to their Scheduling Requests right after they are acknowledged.
+  Threads are started here, after the fork, never in the master: nothing crosses a fork.
 - post_worker_init also starts the worker's outbox thread (webapp/outbox/), which sends
   webhooks, emails and sandbox notifications; worker_exit stops it.
 - worker_exit: a worker buffers the visits of tracked links in memory for up to 0.1 s
-  (webapp/tracking/visits.py); on a graceful stop it writes them before it exits.
+  (webapp/tracking/visits.py) and counts refused deliveries in memory; on a graceful stop it
+  writes both and stops its applier (what it left pending, another worker or the next start
+  applies).
 """
 
 from __future__ import annotations
@@ -41,8 +46,15 @@ forwarded_allow_ips = "127.0.0.1"
 
 
 def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
-    """End open live streams promptly when this worker is told to stop (SIGTERM)."""
+    """Start the applier; end open live streams promptly when told to stop (SIGTERM)."""
     import signal
+
+    from flask import Flask
+
+    from webapp.webhooks import applier
+
+    if isinstance(worker.wsgi, Flask):
+        applier.start(worker.wsgi)
 
     from webapp.live.stream import SHUTTING_DOWN
 
@@ -61,9 +73,15 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
 
 
 def worker_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
-    """Write the visits this worker still buffers (webapp/tracking/visits.py) before it goes."""
-    from webapp.tracking.visits import flush_all
+    """Write what this worker still buffers (visits, refusal counts) and stop its applier."""
+    from flask import Flask
 
+    from webapp.tracking.visits import flush_all
+    from webapp.webhooks import applier
+
+    app = getattr(worker, "wsgi", None)
+    if isinstance(app, Flask):
+        applier.stop(app)
     flush_all()
     from webapp.outbox import stop_in_worker
 
@@ -92,14 +110,11 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
     from webapp.extensions import db
 
     app = create_app()
+    from webapp.webhooks import processing
+
     with app.app_context():
         upgrade()
-        try:
-            from webapp.webhooks.ingest import apply_pending
-        except ImportError:  # pragma: no cover - the receiver is not installed yet
-            apply_pending = None
-        if apply_pending is not None:
-            applied = apply_pending(older_than_seconds=0)
-            if applied:
-                server.log.info("applied %d delivery(ies) left pending by the last run", applied)
+        applied = sum(processing.drain(processing.current_inbox()).values())
+        if applied:
+            server.log.info("applied %d delivery(ies) left pending by the last run", applied)
         db.engine.dispose()  # no connection may cross the fork into the workers

@@ -1,10 +1,9 @@
 """Distinct, signed Cronofy push notifications, cheap enough to make one per request.
 
-Bodies are Cronofy's documented example (shared/cronofy/scheduling_request_time_chosen.json,
-or benchmarks/example_payload.json, a copy)
+Bodies are Cronofy's documented example (the tests' copy, tests/support/example_payload.json)
 serialised once with placeholders; each delivery substitutes a unique
 scheduling_request_id, a unique triggered_at and a correlation ID, then signs the bytes
-with webapp.webhooks.signatures.sign, exactly as Cronofy would.
+exactly as Cronofy would (tests/support/deliveries.py's signed_headers).
 """
 
 from __future__ import annotations
@@ -13,27 +12,13 @@ import itertools
 import json
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from webapp.webhooks.signatures import HEADER, sign
+from tests.support.deliveries import example_payload, signed_headers
+from webapp.webhooks.signatures import HEADER
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_NAME = "scheduling_request_time_chosen.json"
-EXAMPLE_CANDIDATES = (
-    ROOT.parent / "shared" / "cronofy" / EXAMPLE_NAME,  # the shared copy beside the repo
-    ROOT / "shared" / "cronofy" / EXAMPLE_NAME,
-    Path(__file__).with_name("example_payload.json"),  # our copy of the same document
-)
 _SRQ = "srq_PLACEHOLDER_SRQ"
 _AT = "PLACEHOLDER_AT"
 _CORR = "PLACEHOLDER_CORRELATION"
-
-
-def example_payload() -> dict[str, Any]:
-    """Cronofy's documented example notification, as a fresh dict."""
-    path = next(path for path in EXAMPLE_CANDIDATES if path.exists())
-    return json.loads(path.read_text())
 
 
 class DeliveryFactory:
@@ -74,18 +59,22 @@ class DeliveryFactory:
         return srq, body
 
     def headers(self, body: bytes) -> dict[str, str]:
-        return {
-            "Content-Type": "application/json; charset=utf-8",
-            HEADER: sign(body, self.secret),
-        }
+        return signed_headers(body, self.secret)
 
     def next_request(self) -> bytes:
         """A whole raw HTTP/1.1 POST /webhooks/cronofy, for the load generator."""
         _, body = self.next_body()
-        head = (
-            f"POST /webhooks/cronofy HTTP/1.1\r\nHost: {self.host}\r\n"
-            f"Content-Type: application/json; charset=utf-8\r\n"
-            f"{HEADER}: {sign(body, self.secret)}\r\n"
-            f"User-Agent: Cronofy\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        return head.encode("latin-1") + body
+        return raw_post(body, self.headers(body), self.host)
+
+    def next_forged_request(self) -> bytes:
+        """The same, with a signature no client secret makes (a flood of bad signatures)."""
+        _, body = self.next_body()
+        headers = {**self.headers(body), HEADER: "forged" + str(next(self.counter))}
+        return raw_post(body, headers, self.host)
+
+
+def raw_post(body: bytes, headers: dict[str, str], host: str) -> bytes:
+    lines = ["POST /webhooks/cronofy HTTP/1.1", f"Host: {host}", "User-Agent: Cronofy"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -167,19 +167,29 @@ async def run_load(
         raise ConnectionError(f"cannot connect to {host}:{port}")
 
     async def worker() -> None:
-        connection = await connect()
+        holder = [await connect()]
+        try:
+            await exchange_forever(holder)
+        finally:
+            # Close what is in flight when the run ends: gunicorn's main thread waits up to
+            # 2 s per connection for the client's FIN (util.close_graceful), and abandoned
+            # connections stalled the next run's accepts for many seconds.
+            if holder[0].transport is not None:
+                holder[0].transport.close()
+
+    async def exchange_forever(holder: list[_Connection]) -> None:
         failures = 0
         while True:
             request = make_request()
             started = time.perf_counter()
             try:
-                status, keep_alive, raw = await connection.exchange(request)
+                status, keep_alive, raw = await holder[0].exchange(request)
             except (ConnectionError, OSError):
                 if state["recording"]:
                     state["errors"] += 1
                 failures += 1
                 await asyncio.sleep(min(1.0, 0.01 * failures))  # bounded back-off
-                connection = await connect()
+                holder[0] = await connect()
                 continue
             elapsed = time.perf_counter() - started
             if state["recording"]:
@@ -187,10 +197,10 @@ async def run_load(
                 statuses[status] += 1
             elif not state["sample"]:
                 state["sample"] = raw
-            if not keep_alive or connection.closed:
-                if connection.transport is not None:
-                    connection.transport.close()
-                connection = await connect()
+            if not keep_alive or holder[0].closed:
+                if holder[0].transport is not None:
+                    holder[0].transport.close()
+                holder[0] = await connect()
 
     tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
     try:

@@ -152,11 +152,11 @@ def seed_requests(app: Flask, owner_id: int, count: int, links: int, public_link
     """`count` Scheduling Requests (request i tied to tracked link i+1 while i < links), each
     with the applied delivery that created it and its free-text search terms, newest first
     by `updated_at`."""
-    from benchmarks.deliveries import example_payload
+    from tests.support.deliveries import example_payload
     from webapp.extensions import db
-    from webapp.live.search import search_terms
     from webapp.models import DELIVERY_APPLIED, Delivery, SchedulingRequest
     from webapp.models.bookings import SchedulingRequestTerm
+    from webapp.models.search_terms import search_terms
 
     template = example_payload()
     now = datetime.now(UTC)

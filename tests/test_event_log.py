@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.test_receiver import deliveries, notification_body, post_signed
+from tests.support.deliveries import deliveries, notification_body, post_signed
 from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.webhooks import queries

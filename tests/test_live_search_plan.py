@@ -20,17 +20,15 @@ from webapp.live.queries import (
     row_select,
     status_choices,
 )
-from webapp.live.search import (
+from webapp.live.search import RARE_TERMS, prefix_upper_bound, query_words
+from webapp.models import SchedulingRequest
+from webapp.models.bookings import SchedulingRequestTerm
+from webapp.models.search_terms import (
     MAX_TERM_LENGTH,
     MAX_TERMS,
-    RARE_TERMS,
-    prefix_upper_bound,
-    query_words,
     refresh_search_terms,
     search_terms,
 )
-from webapp.models import SchedulingRequest
-from webapp.models.bookings import SchedulingRequestTerm
 from webapp.pagination import encode_cursor
 
 EXAMPLE = {

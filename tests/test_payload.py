@@ -5,24 +5,11 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
+from tests.support.deliveries import example_payload as example_document
 from webapp.webhooks.payload import PayloadError, envelope, parse
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_CANDIDATES = [
-    ROOT.parent / "shared" / "cronofy" / "scheduling_request_time_chosen.json",
-    ROOT / "shared" / "cronofy" / "scheduling_request_time_chosen.json",
-]
-
-
-def example_document() -> dict:
-    for candidate in EXAMPLE_CANDIDATES:
-        if candidate.exists():
-            return json.loads(candidate.read_text())
-    pytest.skip(f"Cronofy's example payload not found (looked in {EXAMPLE_CANDIDATES})")
 
 
 def minimal(**notification) -> dict:

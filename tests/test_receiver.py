@@ -1,91 +1,26 @@
-"""POST /webhooks/cronofy through the test client: every row of DESIGN §3 "Receiver answers".
-
-The helpers at the top are shared with the other receiver/ingest test modules.
-"""
+"""POST /webhooks/cronofy through the test client: every row of the receiver answer table
+(docs/architecture.md). Under TESTING the receiver applies stored deliveries in the request
+thread right after acknowledging them, so the applied state is there with the answer."""
 
 from __future__ import annotations
-
-import json
-import secrets
-from pathlib import Path
 
 import pytest
 
 from tests.support import factories
+from tests.support.deliveries import (
+    EXAMPLE_SCHEDULING_REQUEST_ID,
+    RECEIVER,
+    deliveries,
+    example_body,
+    notification_body,
+    post_signed,
+    refusals,
+    scheduling_request,
+)
 from webapp.extensions import db
-from webapp.models import Delivery, RefusedDelivery, SchedulingRequest
+from webapp.models import RefusedDelivery, SchedulingRequest
 from webapp.models.bookings import SchedulingRequestTerm
 from webapp.webhooks.signatures import HEADER, sign
-
-RECEIVER = "/webhooks/cronofy"
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_NAME = "scheduling_request_time_chosen.json"
-
-
-def example_path() -> Path:
-    for folder in (ROOT.parent / "shared" / "cronofy", ROOT / "shared" / "cronofy"):
-        if (folder / EXAMPLE_NAME).exists():
-            return folder / EXAMPLE_NAME
-    pytest.skip(f"Cronofy's example payload {EXAMPLE_NAME} not found beside the repository")
-
-
-def notification_body(
-    srq_id: str | None = None,
-    type_: str = "scheduling_request_time_chosen",
-    triggered_at: str = "2025-01-19T16:14:11Z",
-    correlation_id: str | None = None,
-    summary: str = "Interview",
-    recipients: list | None = None,
-    **request_fields,
-) -> bytes:
-    scheduler = {"correlation_id": correlation_id} if correlation_id else {}
-    document = {
-        "notification": {"type": type_, "triggered_at": triggered_at},
-        "scheduling_request": {
-            "scheduling_request_id": srq_id or "srq_" + secrets.token_hex(8),
-            "summary": summary,
-            "recipients": recipients
-            if recipients is not None
-            else [{"email": "ann@example.com", "display_name": "Ann Invitee"}],
-            "event": {"metadata": {"scheduler": scheduler}},
-            **request_fields,
-        },
-    }
-    return json.dumps(document).encode()
-
-
-def post_signed(client, body: bytes, secret: str | None = None, header: str | None = None):
-    if header is None:
-        header = sign(body, secret or client.application.config["CLIENT_SECRETS"][0])
-    return client.post(
-        RECEIVER,
-        data=body,
-        headers={HEADER: header, "Content-Type": "application/json; charset=utf-8"},
-    )
-
-
-def deliveries(app) -> list[Delivery]:
-    with app.app_context():
-        rows = list(db.session.execute(db.select(Delivery).order_by(Delivery.id)).scalars())
-        db.session.expunge_all()
-        return rows
-
-
-def scheduling_request(app, srq_id: str) -> SchedulingRequest | None:
-    with app.app_context():
-        row = db.session.execute(
-            db.select(SchedulingRequest).where(SchedulingRequest.scheduling_request_id == srq_id)
-        ).scalar_one_or_none()
-        db.session.expunge_all()
-        return row
-
-
-def refusals(app) -> list[RefusedDelivery]:
-    with app.app_context():
-        rows = list(db.session.execute(db.select(RefusedDelivery)).scalars())
-        db.session.expunge_all()
-        return rows
-
 
 # --- authentic deliveries ----------------------------------------------------------------
 
@@ -94,7 +29,7 @@ def test_authentic_delivery_is_stored_and_applied(app, client):
     body = notification_body("srq_one")
     response = post_signed(client, body)
     assert response.status_code == 200
-    assert response.get_json() == {"status": "applied"}
+    assert response.get_json() == {"status": "stored"}
     [delivery] = deliveries(app)
     assert delivery.body == body
     assert delivery.status == "applied"
@@ -109,7 +44,7 @@ def test_authentic_delivery_is_stored_and_applied(app, client):
 
 def test_exact_duplicate_is_acknowledged_without_a_second_effect(app, client):
     body = notification_body("srq_dup")
-    assert post_signed(client, body).get_json() == {"status": "applied"}
+    assert post_signed(client, body).get_json() == {"status": "stored"}
     before = scheduling_request(app, "srq_dup")
     response = post_signed(client, body)
     assert response.status_code == 200
@@ -147,6 +82,7 @@ def test_missing_or_wrong_header_is_401_and_nothing_is_stored(app, client, heade
     assert deliveries(app) == []
     [refusal] = refusals(app)
     assert refusal.client_address == "127.0.0.1"
+    assert refusal.count == 1
     expected = "missing" if not (header or "").strip() else "does not match"
     assert expected in refusal.reason
     with app.app_context():
@@ -162,9 +98,8 @@ def test_signature_with_another_secret_is_refused(app, client):
 def test_refused_bodies_are_never_kept(app, client):
     body = notification_body(summary="secret-marker-in-body")
     post_signed(client, body, header="wrong")
-    with app.app_context():
-        for refusal in db.session.execute(db.select(RefusedDelivery)).scalars():
-            assert "secret-marker" not in refusal.reason
+    for refusal in refusals(app):
+        assert "secret-marker" not in refusal.reason
 
 
 def test_old_refusals_are_pruned(app, client):
@@ -173,8 +108,9 @@ def test_old_refusals_are_pruned(app, client):
     from webapp.models import utcnow
 
     with app.app_context():
+        long_ago = utcnow() - timedelta(days=31)
         db.session.add(
-            RefusedDelivery(at=utcnow() - timedelta(days=31), client_address="x", reason="old")
+            RefusedDelivery(at=long_ago, last_at=long_ago, client_address="x", reason="old")
         )
         db.session.commit()
     post_signed(client, b"{}", header="wrong")
@@ -290,8 +226,8 @@ def test_out_of_order_delivery_does_not_roll_state_back(app, client):
         triggered_at="2025-01-19T10:00:00Z",
         summary="Old summary",
     )
-    assert post_signed(client, newer).get_json() == {"status": "applied"}
-    assert post_signed(client, older).get_json() == {"status": "stale"}
+    assert post_signed(client, newer).get_json() == {"status": "stored"}
+    assert post_signed(client, older).get_json() == {"status": "stored"}
     row = scheduling_request(app, "srq_order")
     assert row.status == "declined"
     assert row.summary == "Interview"
@@ -310,13 +246,14 @@ def test_same_triggered_at_applies(app, client):
         "srq_same", type_="scheduling_request_b", triggered_at="2025-01-20T10:00:00Z"
     )
     post_signed(client, one)
-    assert post_signed(client, two).get_json() == {"status": "applied"}
+    assert post_signed(client, two).get_json() == {"status": "stored"}
     assert scheduling_request(app, "srq_same").status == "b"
+    assert [d.status for d in deliveries(app)] == ["applied", "applied"]
 
 
 def test_unknown_type_becomes_the_status(app, client):
     body = notification_body("srq_new_type", type_="scheduling_request_moon_landed")
-    assert post_signed(client, body).get_json() == {"status": "applied"}
+    assert post_signed(client, body).status_code == 200
     assert scheduling_request(app, "srq_new_type").status == "moon_landed"
     other = notification_body("srq_other_type", type_="completely.different")
     post_signed(client, other)
@@ -327,7 +264,7 @@ def test_unknown_type_becomes_the_status(app, client):
 
 
 def test_documented_example_fills_the_request_and_matches_the_tracked_link(app, client, admin):
-    body = example_path().read_bytes()
+    body = example_body()
     with app.app_context():
         public_link = factories.make_public_link(owner_id=admin.id)
         link = factories.make_tracked_link(
@@ -335,8 +272,8 @@ def test_documented_example_fills_the_request_and_matches_the_tracked_link(app, 
         )
         link_id = link.id
     response = post_signed(client, body)
-    assert response.get_json() == {"status": "applied"}
-    row = scheduling_request(app, "srq_80f7fece4f37897d62d86d80")
+    assert response.get_json() == {"status": "stored"}
+    row = scheduling_request(app, EXAMPLE_SCHEDULING_REQUEST_ID)
     assert row.status == "time_chosen"
     assert row.correlation_id == "foobar"
     assert row.tracked_link_id == link_id

@@ -1,4 +1,5 @@
-"""Database engine set-up and the write-transaction helper every service uses.
+"""Database engine set-up, the write-transaction helpers, and two INSERT shapes both
+dialects share.
 
 SQLite under several gunicorn workers (docs/architecture.md): WAL, a busy timeout, foreign
 keys and synchronous=NORMAL on every connection; write transactions open with BEGIN
@@ -19,13 +20,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Connection, Table, event, insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.dml import Insert
 
 from webapp.extensions import db
 from webapp.private_files import create_private_file
@@ -110,3 +113,69 @@ def write_transaction() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+@contextmanager
+def write_connection(
+    engine: Engine, turn: AbstractContextManager[object] | None = None
+) -> Iterator[Connection]:
+    """A Core connection in one write transaction (IMMEDIATE on SQLite), committed on
+    success and rolled back on error: for background threads and hot paths that have no
+    use for an ORM session. `turn` (e.g. writeturns.writers_in_turn) is entered once the
+    connection is checked out and held through COMMIT, so that the checkout (and its
+    liveness ping) is not done while holding it."""
+    with engine.connect() as connection, turn or nullcontext():
+        token = _immediate.set(True)
+        try:
+            transaction = connection.begin()
+        finally:
+            _immediate.reset(token)
+        with transaction:
+            yield connection
+
+
+_ignoring: dict[tuple[str, str, str], Insert] = {}
+
+
+def insert_ignoring(connection: Connection, table: Table, key: str) -> Insert:
+    """INSERT that skips rows whose unique `key` already exists, RETURNING id and key for
+    the rows it inserted (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike)."""
+    dialect = connection.dialect.name
+    statement = _ignoring.get((dialect, table.name, key))
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = (
+            dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=[key])
+            .returning(table.c.id, table.c[key])
+        )
+        _ignoring[(dialect, table.name, key)] = statement
+    return statement
+
+
+_plain: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def insert_plain(
+    connection: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+) -> None:
+    """executemany an INSERT of plain values (ints and strings, no type conversion) through
+    the driver itself. It pays where rows are many and small: the receiver inserts a dozen
+    search terms per delivery, and SQLAlchemy's per-row parameter processing cost more than
+    everything else it did with them."""
+    if not rows:
+        return
+    key = (connection.dialect.name, table.name, columns)
+    if key not in _plain:
+        compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        _plain[key] = (compiled.string, order)
+    sql, order = _plain[key]
+    if order is None:
+        connection.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+    else:
+        index = [columns.index(name) for name in order]
+        connection.exec_driver_sql(sql, [tuple(row[i] for i in index) for row in rows])

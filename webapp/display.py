@@ -7,6 +7,7 @@ so the detail pages, the event log and the receiver all go through these two rul
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,13 +33,22 @@ def http_url(value: Any) -> str | None:
 
 
 def decode_payload(body: bytes | None) -> tuple[Any, str]:
-    """(parsed JSON or None, text to show): indented JSON, or the body made readable."""
+    """(parsed JSON or None, text to show): indented JSON, or the body made readable.
+
+    NaN, Infinity and numbers too large for a float are kept as their text ("NaN"): JSON has
+    no such numbers, so an answer that repeated them would not be JSON.
+    """
     raw = body or b""
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(raw, parse_constant=str, parse_float=_finite_or_text)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None, raw.decode("utf-8", errors="replace")
     return parsed, json.dumps(parsed, indent=2, ensure_ascii=False)
+
+
+def _finite_or_text(text: str) -> float | str:
+    value = float(text)
+    return value if math.isfinite(value) else text
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

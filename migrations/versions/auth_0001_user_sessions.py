@@ -1,7 +1,7 @@
 """server-side sign-in sessions (user_sessions); users.session_version goes
 
 Revision ID: auth0001
-Revises: shell0001
+Revises: outcomes0001
 Create Date: 2026-12-02 00:00:00.000000
 
 """
@@ -14,7 +14,7 @@ import webapp.models.types
 
 # revision identifiers, used by Alembic.
 revision = "auth0001"
-down_revision = "shell0001"
+down_revision = "outcomes0001"
 branch_labels = None
 depends_on = None
 

@@ -3,15 +3,16 @@ comparing it with the workload's independently computed expectation."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.reliability.workload import Expected, Workload
 from webapp.extensions import db
-from webapp.models import Delivery, SchedulingRequest
+from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest
 
 SETTLED = {"applied", "stale"}
 
@@ -88,3 +89,22 @@ def apply_delays(app: Flask) -> list[float]:
         finally:
             db.session.remove()
     return sorted((done - got).total_seconds() for got, done in pairs if done is not None)
+
+
+def wait_until_applied(app: Flask, timeout: float = 60.0) -> float:
+    """Seconds until no stored delivery is left pending (the servers' appliers apply them
+    right after acknowledging them); AssertionError after `timeout`."""
+    started = time.monotonic()
+    while True:
+        with app.app_context():
+            try:
+                pending = db.session.execute(
+                    select(func.count(Delivery.id)).where(Delivery.status == DELIVERY_PENDING)
+                ).scalar_one()
+            finally:
+                db.session.remove()
+        waited = time.monotonic() - started
+        if not pending:
+            return waited
+        assert waited < timeout, f"{pending} deliveries still pending after {timeout:g} s"
+        time.sleep(0.05)

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from tests.reliability.checks import read_back, state_mismatches
+from tests.reliability.checks import read_back, state_mismatches, wait_until_applied
 from tests.reliability.traffic import run, send_all
 from tests.reliability.workload import build_workload
 from tests.support.server import running_server
@@ -81,6 +81,7 @@ def test_kill_9_mid_load_then_restart_and_resend_loses_nothing(tmp_path, scale, 
                 time_limit=scale.send_limit,
             )
         )
+        wait_until_applied(server_database.reader)
         second_log = second.log()
     print(
         f"{pending_at_crash} pending at the crash; resent {len(resend)} in "

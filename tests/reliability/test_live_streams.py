@@ -16,10 +16,10 @@ from tests.reliability.checks import apply_delays
 from tests.reliability.traffic import Listener, run, send_all, sign_in
 from tests.reliability.workload import Scale, build_workload
 from tests.support import factories
+from tests.support.deliveries import store_unapplied
 from tests.support.server import running_server
-from webapp.extensions import db
 from webapp.live.feed import DEFAULT_GRACE
-from webapp.webhooks import ingest
+from webapp.webhooks import processing
 
 READY_TIMEOUT = 30.0
 SETTLE_TIMEOUT = 30.0  # after the last acknowledgement, for the streams to catch up
@@ -149,10 +149,10 @@ def test_streams_filling_most_threads_never_starve_the_receiver(tmp_path, server
 
 
 async def _late_apply(server, reader, email, late_body, other_bodies):  # type: ignore[no-untyped-def]
-    """Streams open; a delivery stored but left pending (as after a transient database error
-    or a crash between store and apply); newer deliveries flow past it for longer than the
-    feed's gap grace; then it is applied (the sweep, `flask deliveries apply-pending`, or the
-    event log's reprocess button). Returns the listeners."""
+    """Streams open; a delivery stored but left pending (as a server that died between
+    acknowledging and applying leaves it); newer deliveries, applied by another server,
+    flow past it for longer than the feed's gap grace; then another process applies it
+    (`flask deliveries apply-pending`, or any server's sweep). Returns the listeners."""
     async with httpx.AsyncClient(
         base_url=server.base_url, timeout=httpx.Timeout(30.0, read=60.0)
     ) as web:
@@ -161,17 +161,14 @@ async def _late_apply(server, reader, email, late_body, other_bodies):  # type: 
         tasks = [asyncio.create_task(listener.run(web)) for listener in listeners]
         try:
             await all_ready(listeners)
+            store_unapplied(reader, late_body)
             with reader.app_context():
-                ingest.store(late_body)
-                db.session.remove()
-            report = await send_all(
-                server.base_url, server.client_secret, other_bodies, 2, time_limit=30
-            )
-            report.assert_all_acknowledged(30)
+                inbox = processing.current_inbox()
+                for body in other_bodies:  # "another server": applies only its own
+                    assert processing.reprocess(inbox, store_unapplied(reader, body)) == "applied"
             await asyncio.sleep(DEFAULT_GRACE + 2)  # the feed gives up waiting for the gap
             with reader.app_context():
-                assert ingest.apply_pending(older_than_seconds=0) == 1
-                db.session.remove()
+                assert processing.drain(processing.current_inbox()) == {"applied": 1}
             waited = time.monotonic()
             late_id = json.loads(late_body)["scheduling_request"]["scheduling_request_id"]
             while time.monotonic() - waited < 10:
@@ -190,6 +187,10 @@ def test_a_delivery_applied_after_the_gap_grace_still_reaches_open_streams(
     workload = build_workload(scale, server_database.run)
     late_body, others = workload.posts[0], workload.posts[1:]
     email = make_viewer(server_database)
+    # No sweep by the server during the test: the late delivery is applied by another process.
+    instance = server_database.env["WEBAPP_INSTANCE_PATH"]
+    with open(f"{instance}/config.py", "w") as config:
+        config.write("RECEIVER_SWEEP_SECONDS = 600\n")
     with running_server(tmp_path, workers=2, threads=8, env=server_database.env) as server:
         listeners = run(_late_apply(server, server_database.reader, email, late_body, others))
     wanted = workload.request_ids

@@ -6,12 +6,10 @@ Every id in `World` is real, so each route of the app can be built with values t
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -21,26 +19,11 @@ from tests.support import bookings, factories
 from webapp.auth import api_tokens
 from webapp.extensions import db
 from webapp.models import LinkBatch, SandboxBooking, User, utcnow
-from webapp.webhooks.signatures import HEADER, sign
 
-EXAMPLE_NAME = "scheduling_request_time_chosen.json"
-ROOT = Path(__file__).resolve().parents[2]
 # Nothing listens on the discard port: the settings page's test notification fails fast.
 UNREACHABLE = "http://127.0.0.1:9"
 PUBLIC_LINK_URL = "https://app.cronofy.com/pls/Q5-ZDPM8?keep=1"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def example_payload() -> dict:
-    """Cronofy's documented example: the shared copy beside the repository, else ours."""
-    for path in (
-        ROOT.parent / "shared" / "cronofy" / EXAMPLE_NAME,
-        ROOT / "shared" / "cronofy" / EXAMPLE_NAME,
-        Path(__file__).with_name("example_payload.json"),
-    ):
-        if path.exists():
-            return json.loads(path.read_text())
-    raise FileNotFoundError(EXAMPLE_NAME)
 
 
 @dataclass(frozen=True)
@@ -78,14 +61,6 @@ def sign_in(client: FlaskClient, email: str) -> FlaskClient:
     response = client.post("/login", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
-
-
-def signed_post(client: FlaskClient, body: bytes, secret: str):  # type: ignore[no-untyped-def]
-    return client.post(
-        "/webhooks/cronofy",
-        data=body,
-        headers={HEADER: sign(body, secret), "Content-Type": "application/json; charset=utf-8"},
-    )
 
 
 def build_world(app: Flask) -> World:

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.security.conftest import example_payload
+from tests.support.deliveries import example_payload
 
 # Every fuzz test: no deadline (a loaded CI machine is slow, not wrong), no example database
 # in the working tree, and fixtures built once per test function on purpose.

@@ -16,8 +16,9 @@ import pytest
 from flask import Flask, url_for
 from sqlalchemy import select
 
-from tests.security.conftest import UNREACHABLE, World, bearer, build_world, sign_in, signed_post
+from tests.security.conftest import UNREACHABLE, World, bearer, build_world, sign_in
 from tests.security.test_authorisation_matrix import ROUTES, app_routes, snapshot
+from tests.support.deliveries import post_signed
 from webapp.extensions import db
 from webapp.models import ApiToken, PublicLink, TrackedLink, User, utcnow
 from webapp.tracking.tokens import mint_claim_token
@@ -234,7 +235,7 @@ def test_the_receiver_and_the_api_need_no_csrf_token(csrf_world):
     app = csrf_world.app
     client = app.test_client()
     body = b'{"notification": {"type": "scheduling_request_ping"}}'
-    assert signed_post(client, body, app.config["CLIENT_SECRETS"][0]).status_code == 200
+    assert post_signed(client, body, app.config["CLIENT_SECRETS"][0]).status_code == 200
     response = client.post(
         "/api/v1/public-links",
         json={"name": "From CI", "url": "https://app.cronofy.com/pls/CI1"},

@@ -20,9 +20,10 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from tests.security.conftest import sign_in, signed_post
+from tests.security.conftest import sign_in
 from tests.security.strategies import HTML
 from tests.support import factories
+from tests.support.deliveries import post_signed
 from webapp.extensions import db
 from webapp.models import Delivery, PublicLink, TrackedLink, User, utcnow
 from webapp.tracking.tokens import mint_claim_token
@@ -155,7 +156,7 @@ def html_world(sec_app):
     bodies.append(broken)
     client = app.test_client()
     for body in bodies:
-        assert signed_post(client, json.dumps(body).encode(), secret).status_code == 200
+        assert post_signed(client, json.dumps(body).encode(), secret).status_code == 200
     with app.app_context():
         delivery_ids = list(db.session.scalars(select(Delivery.id).order_by(Delivery.id)))
         owner_id = owner.id
@@ -305,7 +306,7 @@ def test_csv_exports_start_no_formula(sec_app):
         request = body["scheduling_request"]
         request["summary"] = request["event"]["summary"] = formula
         request["recipients"] = [{"email": formula, "display_name": formula}]
-        assert signed_post(client, json.dumps(body).encode(), secret).status_code == 200
+        assert post_signed(client, json.dumps(body).encode(), secret).status_code == 200
     requests_csv = admin.get("/requests/export.csv").get_data(as_text=True)
     assert requests_csv.count("\n") > len(FORMULAS)
     assert formula_cells(requests_csv) == [], "requests export"

@@ -1,5 +1,5 @@
 """The Embed Secret, the client secrets and SECRET_KEY appear in no page, API answer, CLI
-output or log line (DESIGN §2).
+output or log line (docs/cronofy.md).
 
 The suite-wide check lives in tests/conftest.py: every test of the suite runs under a
 LeakGuard and fails at teardown if a secret of an app (or gunicorn server) it used shows
@@ -16,9 +16,10 @@ import click
 import pytest
 from flask import Flask
 
-from tests.security.conftest import bearer, sign_in, signed_post
+from tests.security.conftest import bearer, sign_in
 from tests.security.leakguard import MIN_SECRET_LENGTH, LeakGuard
 from tests.support import server as server_support
+from tests.support.deliveries import post_signed
 from webapp.auth.access import public
 from webapp.models import utcnow
 from webapp.tracking.tokens import mint_claim_token
@@ -132,7 +133,7 @@ def test_the_places_most_likely_to_leak_show_no_secret(world):
         anonymous.get(f"/l/{world.slug}", headers={"User-Agent": "Mozilla/5.0"}),
         anonymous.get(f"/l/{world.slug}", headers={"User-Agent": "Slackbot-LinkExpanding"}),
         anonymous.post("/webhooks/cronofy", data=b"{}", headers={HEADER: "bm9wZQ=="}),
-        signed_post(anonymous, b"not json", config["CLIENT_SECRETS"][0]),
+        post_signed(anonymous, b"not json", config["CLIENT_SECRETS"][0]),
         anonymous.get("/sandbox/pls/demo", query_string={"claim_token": "forged"}),
         anonymous.get(
             "/sandbox/pls/demo",

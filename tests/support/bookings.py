@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from webapp.auth import sessions
 from webapp.extensions import db
-from webapp.live.search import refresh_search_terms, search_fields
 from webapp.models import Delivery, SchedulingRequest, TrackedLink, utcnow
+from webapp.models.search_terms import refresh_search_terms, search_fields
 
 PREFIX = "scheduling_request_"
 

@@ -1,127 +1,37 @@
 """The dashboard's free-text search: word prefixes over an indexed table of terms.
 
-When a Scheduling Request is applied, `refresh_search_terms` stores its lower-cased terms
-(SchedulingRequestTerm): each word of the invitees' names and of the summary, each email
-in full and as local part and domain, the correlation ID in full and in pieces. A query
-is split into words, and a request matches when every word is the start of one of its
-terms ("emmet", "eb@example", "globex", "foob"). Each word is a range over an index of
-terms on SQLite and PostgreSQL alike (see text_search for the two query shapes), so a
-page of results costs about the same however large the table; a `LIKE '%word%'` scan
-does not. Matching inside a word ("mmet") is the price, and the search box says so.
+The receiver keeps each Scheduling Request's lower-cased terms (webapp/models/
+search_terms.py: the invitees' names and emails, the summary, the correlation ID); this
+module is the query side. A query is split into words, and a request matches when every
+word is the start of one of its terms ("emmet", "eb@example", "globex", "foob"). Each word
+is a range over an index of terms on SQLite and PostgreSQL alike (see text_search for the
+two query shapes), so a page of results costs about the same however large the table; a
+`LIKE '%word%'` scan does not. Matching inside a word ("mmet") is the price, and the
+search box says so.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, insert, literal, select
+from sqlalchemy import exists, func, literal, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from webapp.extensions import db
 from webapp.models import SchedulingRequest
 from webapp.models.bookings import SchedulingRequestTerm
+from webapp.models.search_terms import MAX_TERM_LENGTH
 
-MAX_TERM_LENGTH = 200  # the column's size; query words are cut the same way
-MAX_TERMS = 200  # per request: a payload with thousands of recipients stays cheap
 # Below this many matching terms a word drives the query from the term index (cost: what
 # it finds); above it, walking the newest-first index fills a page sooner.
 RARE_TERMS = 1000
 RARITY_CHECKS = 3
-SEARCH_FIELDS = ("recipients", "summary", "correlation_id")
-
-_PIECES = re.compile(r"[^\W_]+")  # runs of letters and digits, in any script
-_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 _LAST_CODE_POINT = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)
 _TERMS = SchedulingRequestTerm.__table__
-
-
-def _word_terms(text: str) -> Iterable[str]:
-    """Each whitespace-separated word as typed, without edge punctuation, and its
-    letter-and-digit pieces: "(globex)," gives "(globex),", "globex"; "o'brien" gives
-    "o'brien", "o", "brien"."""
-    for word in text.lower().split():
-        yield word
-        yield _EDGES.sub("", word)
-        yield from _PIECES.findall(word)
-
-
-def _email_terms(email: str) -> Iterable[str]:
-    address = email.strip().lower()
-    yield address
-    local, at, domain = address.rpartition("@")
-    if at:
-        yield from (local, domain, "@" + domain)
-    yield from _word_terms(address)
-
-
-def search_fields(request: object) -> dict[str, Any]:
-    """The searchable fields of a SchedulingRequest (or any object with those attributes),
-    as refresh_search_terms takes them."""
-    return {name: getattr(request, name, None) for name in SEARCH_FIELDS}
-
-
-def search_terms(fields: Mapping[str, Any]) -> list[str]:
-    """The distinct terms of a request's searchable fields, most identifying first, at
-    most MAX_TERMS of at most MAX_TERM_LENGTH characters.
-
-    `fields` holds "recipients" (list of {"display_name", "email"}), "summary" and
-    "correlation_id"; missing or non-text values are skipped.
-    """
-    found: list[str] = []
-    correlation_id = fields.get("correlation_id")
-    if isinstance(correlation_id, str):
-        found.append(correlation_id.lower())
-        found.extend(_word_terms(correlation_id))
-    for recipient in fields.get("recipients") or []:
-        if not isinstance(recipient, Mapping):
-            continue
-        if isinstance(email := recipient.get("email"), str):
-            found.extend(_email_terms(email))
-        if isinstance(name := recipient.get("display_name"), str):
-            found.extend(_word_terms(name))
-    if isinstance(summary := fields.get("summary"), str):
-        found.extend(_word_terms(summary))
-    terms = dict.fromkeys(term[:MAX_TERM_LENGTH] for term in found if term.strip())
-    return list(terms)[:MAX_TERMS]
-
-
-def refresh_search_terms(
-    executor: Session | Connection, scheduling_request_pk: int, fields: Mapping[str, Any]
-) -> None:
-    """Make the request's stored terms exactly `search_terms(fields)`.
-
-    Call it inside the write transaction that changes the request's recipients, summary
-    or correlation ID (the row must exist: the terms reference it). Only the difference is
-    written, so a notification that changes none of them costs one indexed read.
-    """
-    wanted = set(search_terms(fields))
-    present = set(
-        executor.execute(
-            select(_TERMS.c.term).where(_TERMS.c.scheduling_request_pk == scheduling_request_pk)
-        ).scalars()
-    )
-    if stale := present - wanted:
-        executor.execute(
-            delete(_TERMS).where(
-                _TERMS.c.scheduling_request_pk == scheduling_request_pk,
-                _TERMS.c.term.in_(sorted(stale)),
-            )
-        )
-    if new := wanted - present:
-        executor.execute(
-            insert(_TERMS),
-            [
-                {"scheduling_request_pk": scheduling_request_pk, "term": term}
-                for term in sorted(new)
-            ],
-        )
 
 
 def query_words(text: str) -> list[str]:

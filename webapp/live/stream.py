@@ -19,6 +19,7 @@ from datetime import timedelta
 from flask import has_app_context
 from sqlalchemy import ColumnElement, Row, func, select
 
+from webapp import wakeups
 from webapp.extensions import db
 from webapp.live.fanout import shared_rows
 from webapp.live.feed import DEFAULT_GRACE, FeedCursor
@@ -35,6 +36,11 @@ IN_FLIGHT = timedelta(minutes=1)
 MAX_DELIVERY_ID = 2**63 - 1
 MAX_CURSOR_DIGITS = len(str(MAX_DELIVERY_ID))
 WATCH_AT_START = 100  # pending deliveries below a starting cursor, newest first
+# However often changes are announced, a stream polls at most every MIN_POLL_GAP seconds,
+# plus POLL_GAP_PER_STREAM for each other stream waiting in its process (at most every
+# poll interval): with many streams open, busy ones poll as often as without wake-ups.
+MIN_POLL_GAP = 0.05
+POLL_GAP_PER_STREAM = 0.02
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,7 @@ def event_stream(
     *,
     still_signed_in: Callable[[], bool] | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     client_gone: Callable[[], bool] = lambda: False,
 ) -> Iterator[str]:
     """SSE text chunks for the changes after `cursor` that the filters' viewer may see.
@@ -212,7 +218,13 @@ def event_stream(
     every heartbeat) the stream ends; so does it
     as soon as `client_gone()` says its client hung up (webapp/live/capacity.py), which
     frees its thread and its slot in seconds rather than at the next failed write.
+
+    Between polls it waits for this process's applier to apply something
+    (webapp/wakeups.py), at most `poll_interval`: the poll is the fallback for changes
+    nobody in this process announced. Tests pass their own `sleep`.
     """
+    if sleep is None:
+        sleep = wakeups.Waiter(min_gap=MIN_POLL_GAP, gap_per_waiter=POLL_GAP_PER_STREAM)
     feed = FeedCursor(cursor, settings.grace)
     started = last_sent = clock()
     yield f"retry: {RETRY_MILLISECONDS}\n" + sse_comment("ping")

@@ -32,6 +32,7 @@ from webapp.models.users import (
     User,
     UserSession,
 )
+from webapp.models.views import VIEW_PAGES, SavedView
 
 __all__ = [
     "DELIVERY_APPLIED",
@@ -47,6 +48,7 @@ __all__ = [
     "ROLE_ADMIN",
     "ROLE_STAFF",
     "UTM_KEYS",
+    "VIEW_PAGES",
     "ApiToken",
     "AuditEvent",
     "AuditLogIsAppendOnly",
@@ -60,6 +62,7 @@ __all__ = [
     "RefusedDelivery",
     "SandboxBooking",
     "SandboxClaim",
+    "SavedView",
     "SchedulingRequest",
     "SilenceEpisode",
     "TrackedLink",

@@ -43,14 +43,21 @@ class Delivery(db.Model):
 
 
 class RefusedDelivery(db.Model):
-    """A receiver hit that was refused. The body is never stored: it is not authentic."""
+    """Receiver hits refused in one minute for one reason (webapp/webhooks/refusals.py).
+    Bodies are never stored: they are not authentic."""
 
     __tablename__ = "refused_deliveries"
+    __table_args__ = (
+        Index("ix_refused_deliveries_at_reason", "at", "reason", unique=True),
+        Index("ix_refused_deliveries_last_at", "last_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    client_address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the minute's start
     reason: Mapped[str] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(default=1)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_address: Mapped[str] = mapped_column(String(64))  # the latest one that minute
 
 
 class SchedulingRequest(db.Model):
@@ -61,6 +68,9 @@ class SchedulingRequest(db.Model):
         Index("ix_scheduling_requests_tracked_link", "tracked_link_id"),
         Index("ix_scheduling_requests_correlation_id", "correlation_id"),
         Index("ix_scheduling_requests_public_link_updated", "public_link_id", "updated_at", "id"),
+        # The requests table's "upcoming meetings" order, and bookings in a period (tiles).
+        Index("ix_scheduling_requests_meeting", "meeting_starts_at", "id"),
+        Index("ix_scheduling_requests_first_notified", "first_notified_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +92,9 @@ class SchedulingRequest(db.Model):
     utm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     event_start: Mapped[str | None] = mapped_column(String(100))  # shown if a payload has one
     event_end: Mapped[str | None] = mapped_column(String(100))
+    # The same times as aware UTC datetimes, or None (webapp/meetings.py).
+    meeting_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    meeting_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notification_count: Mapped[int] = mapped_column(default=0)
     last_delivery_id: Mapped[int | None] = mapped_column()
     first_notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -98,7 +111,7 @@ TERM_TYPE = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 
 class SchedulingRequestTerm(db.Model):
-    """One lower-cased search word of a Scheduling Request (webapp/live/search.py).
+    """One lower-cased search word of a Scheduling Request (webapp/models/search_terms.py).
 
     The dashboard's free text is a prefix range over the (term, request) index, so a
     search costs what it finds, not the size of the table.

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from webapp.audit.reprocessing import record_reprocessed, record_reprocessed_failed
-from webapp.webhooks import ingest
+from webapp.webhooks import processing
 
 deliveries = AppGroup("deliveries", help="Cronofy deliveries received by the webhook receiver.")
 
@@ -21,15 +21,15 @@ def reprocess_command(all_failed: bool, delivery_id: int | None) -> None:
         raise click.UsageError("give exactly one of --all-failed or --id N")
     if delivery_id is not None:
         try:
-            status = ingest.reprocess(delivery_id)
-        except ingest.DeliveryNotFound as exc:
+            status = processing.reprocess(processing.current_inbox(), delivery_id)
+        except processing.DeliveryNotFound as exc:
             raise click.ClickException(f"no delivery with id {delivery_id}") from exc
-        except ingest.NotReprocessable as exc:
+        except processing.NotReprocessable as exc:
             raise click.ClickException(str(exc)) from exc
         record_reprocessed(delivery_id, status)  # audit log (issue 12 §4)
         click.echo(f"delivery {delivery_id}: {status}")
         return
-    counts = ingest.reprocess_failed()
+    counts = processing.reprocess_failed(processing.current_inbox())
     record_reprocessed_failed(counts)  # audit log (issue 12 §4)
     if not counts:
         click.echo("no failed deliveries")
@@ -39,17 +39,11 @@ def reprocess_command(all_failed: bool, delivery_id: int | None) -> None:
 
 
 @deliveries.command("apply-pending")
-@click.option(
-    "--older-than",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Only deliveries stored at least this many seconds ago.",
-)
-def apply_pending_command(older_than: float) -> None:
-    """Apply deliveries that were stored but never applied (e.g. after a crash)."""
-    applied = ingest.apply_pending(older_than_seconds=older_than)
-    click.echo(f"applied {applied} pending delivery(ies)")
+def apply_pending_command() -> None:
+    """Apply deliveries that were stored but not applied yet (the servers' appliers do this
+    on their own; this is for a server that is stopped)."""
+    counts = processing.drain(processing.current_inbox())
+    click.echo(f"applied {sum(counts.values())} pending delivery(ies)")
 
 
 def register(app: Flask) -> None:

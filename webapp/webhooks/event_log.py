@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from webapp.audit.reprocessing import record_reprocessed, record_reprocessed_failed
@@ -14,7 +14,7 @@ from webapp.models import Delivery
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 from webapp.security import MAX_DATABASE_ID
 from webapp.urls import request_url, safe_next
-from webapp.webhooks import bp, ingest, queries, refusals
+from webapp.webhooks import bp, processing, queries, refusals
 
 
 def _delivery_key(cursor: str) -> tuple[int]:
@@ -39,6 +39,8 @@ DELIVERY_KEYSET: Keyset[Delivery] = Keyset(
 @bp.get("/events")
 @admin_required
 def event_log():  # type: ignore[no-untyped-def]
+    refusals.flush(current_app)  # this process's counts; others write theirs within seconds
+    db.session.commit()  # a new read, which sees the counts just written
     status = request.args.get("status") or None
     if status not in queries.STATUSES:
         status = None
@@ -61,7 +63,7 @@ def event_log():  # type: ignore[no-untyped-def]
         refused_count=refusals.refused_since(hours=24),
         refusals=refusals.latest_refusals(20),
         request_url=request_url,
-        reprocessable=ingest.REPROCESSABLE,
+        reprocessable=processing.REPROCESSABLE,
     )
 
 
@@ -74,7 +76,7 @@ def delivery_detail(delivery_id: int):  # type: ignore[no-untyped-def]
         delivery=delivery,
         body_text=decode_payload(bytes(delivery.body))[1],
         request_url=request_url,
-        reprocessable=ingest.REPROCESSABLE,
+        reprocessable=processing.REPROCESSABLE,
     )
 
 
@@ -82,10 +84,10 @@ def delivery_detail(delivery_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
     try:
-        outcome = ingest.reprocess(delivery_id)
-    except ingest.DeliveryNotFound:
+        outcome = processing.reprocess(processing.current_inbox(), delivery_id)
+    except processing.DeliveryNotFound:
         abort(404)
-    except ingest.NotReprocessable as exc:
+    except processing.NotReprocessable as exc:
         flash(f"Nothing to do: {exc}.", "warning")
     else:
         record_reprocessed(delivery_id, outcome)  # audit log (issue 12 §4)
@@ -100,7 +102,7 @@ def reprocess(delivery_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/events/reprocess-failed")
 @admin_required
 def reprocess_failed():  # type: ignore[no-untyped-def]
-    counts = ingest.reprocess_failed()
+    counts = processing.reprocess_failed(processing.current_inbox())
     record_reprocessed_failed(counts)  # audit log (issue 12 §4)
     if not counts:
         flash("There were no failed deliveries to reprocess.", "info")

@@ -1,39 +1,40 @@
 """The rules that turn notifications into a Scheduling Request's state. Pure: no database.
 
-DESIGN §2, §5: state only moves forward in triggered_at, so an older notification arriving
-late is `stale` and does not roll the request back; the correlation ID ties the request to
-its tracked link, and unmatched or missing IDs are kept; a notification without scheduler
-metadata keeps the tie earlier ones established. apply.py reads and writes the rows.
+State only moves forward in triggered_at (docs/architecture.md), so an older notification
+arriving late is `stale` and does not roll the request back; a notification updates only
+the fields it carries (payload.Notification.carried), so one that leaves out the summary
+keeps what an earlier one said; the correlation ID ties the request to its tracked link,
+and unmatched or missing IDs are kept; a notification without scheduler metadata keeps the
+tie earlier ones established. The tracked link then sends later clicks to the booking's
+page, but only to Cronofy's own app (BookingRule). store.py reads and writes the rows.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from webapp.display import http_url
-from webapp.live.search import search_fields, search_terms
+from webapp.meetings import END, START, meeting_columns
 from webapp.models import DELIVERY_APPLIED, DELIVERY_STALE
-from webapp.webhooks.payload import Notification
+from webapp.models.links import CRONOFY_HOSTS
+from webapp.models.search_terms import search_fields, search_terms
+from webapp.webhooks.payload import OPTIONAL_FIELDS, Notification
 
 # A booking in one of these states no longer stands, so the invitee may book again.
 ENDED_WORDS = ("decline", "cancel")
 
 
-# Everything a notification decides; the counters are kept apart (see apply.py).
+MEETING_COLUMNS = (START, END)
+# Everything a notification decides; the counters are kept apart (see store.py).
 STATE = (
     "status",
     "last_triggered_at",
-    "summary",
-    "recipients",
-    "duration_minutes",
-    "slot_selection",
-    "dashboard_url",
-    "recipient_operations",
-    "event_start",
-    "event_end",
+    *OPTIONAL_FIELDS,  # summary, recipients, ... as far as the notification carries them
+    *MEETING_COLUMNS,  # event_start / event_end read as aware UTC datetimes
     "utm",
     "captured_data",
     "correlation_id",
@@ -68,7 +69,50 @@ class Fold:
     last_fresh: Ready | None = None
 
 
-def fold_group(row: dict[str, Any] | None, group: list[Ready], links: Mapping[str, Any]) -> Fold:
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Controls, space, backslash (browsers read it as a slash) and anything not ASCII.
+UNSAFE_IN_URL = re.compile(r"[^\x21-\x5b\x5d-\x7e]")
+
+
+@dataclass(frozen=True)
+class BookingRule:
+    """Where a booking's `view_url` may send the tracked link's later clicks: https pages on
+    Cronofy's app hosts, and with the sandbox on its own pages (under /sandbox/) at
+    `sandbox_origin`, or at any loopback origin when the app has no PUBLIC_BASE_URL (a
+    sandbox on a laptop). Never a URL with a user name, a port on Cronofy's hosts, a
+    backslash, a space, a control or a non-ASCII character: it goes into a Location header.
+    """
+
+    sandbox_origin: str | None = None
+    sandbox_loopback: bool = False
+
+    def allows(self, url: Any) -> bool:
+        if not isinstance(url, str) or UNSAFE_IN_URL.search(url):
+            return False
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        host = parts.hostname
+        if not host or "@" in parts.netloc:
+            return False
+        if parts.scheme == "https" and port is None and host in CRONOFY_HOSTS:
+            return True
+        if not parts.path.startswith("/sandbox/") or parts.scheme not in ("http", "https"):
+            return False
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if self.sandbox_origin is not None and origin == self.sandbox_origin.lower():
+            return True
+        return self.sandbox_loopback and host in LOOPBACK_HOSTS
+
+
+def fold_group(
+    row: dict[str, Any] | None,
+    group: list[Ready],
+    links: Mapping[str, Any],
+    rule: BookingRule,
+) -> Fold:
     """Apply one request's notifications, in the order given (triggered_at, then id), to
     its row (None: a request not seen before). `links`: tracked links by correlation ID."""
     fold = Fold(state=dict(row) if row else _blank(group[0].notification))
@@ -80,7 +124,7 @@ def fold_group(row: dict[str, Any] | None, group: list[Ready], links: Mapping[st
         if fresh:
             _take_state(state, notification, links)
             fold.fresh, fold.last_fresh = True, item
-            if (effect := _booking_effect(state)) is not None:
+            if (effect := _booking_effect(state, rule)) is not None:
                 fold.link_effects.append(effect)
         fold.statuses[item.delivery_id] = DELIVERY_APPLIED if fresh else DELIVERY_STALE
     return fold
@@ -96,18 +140,12 @@ def _blank(notification: Notification) -> dict[str, Any]:
 def _take_state(
     state: dict[str, Any], notification: Notification, links: Mapping[str, Any]
 ) -> None:
-    state.update(
-        status=notification.status,
-        last_triggered_at=notification.triggered_at,
-        summary=notification.summary,
-        recipients=notification.recipients,
-        duration_minutes=notification.duration_minutes,
-        slot_selection=notification.slot_selection,
-        dashboard_url=notification.dashboard_url,
-        recipient_operations=notification.recipient_operations,
-        event_start=notification.event_start,
-        event_end=notification.event_end,
-    )
+    state.update(status=notification.status, last_triggered_at=notification.triggered_at)
+    for name in OPTIONAL_FIELDS:
+        if name in notification.carried:
+            state[name] = getattr(notification, name)
+    # The requests table sorts and shows meetings in each viewer's zone from these.
+    state.update(meeting_columns(state["event_start"], state["event_end"]))
     # A notification without any scheduler metadata says nothing about the booking link,
     # so it keeps the tie (and answers) that earlier notifications established.
     if not notification.has_metadata:
@@ -123,7 +161,7 @@ def _take_state(
     )
 
 
-def _booking_effect(state: dict[str, Any]) -> tuple[int, str | None] | None:
+def _booking_effect(state: dict[str, Any], rule: BookingRule) -> tuple[int, str | None] | None:
     """What the tracked link learns about its booking (the redirect sends later clicks
     there): (link id, view URL or None once the booking has ended), or None for nothing."""
     if state["tracked_link_id"] is None:
@@ -132,7 +170,7 @@ def _booking_effect(state: dict[str, Any]) -> tuple[int, str | None] | None:
     if any(word in status for word in ENDED_WORDS):
         return state["tracked_link_id"], None
     view_url = (state["recipient_operations"] or {}).get("view_url")
-    if http_url(view_url):
+    if rule.allows(view_url):
         return state["tracked_link_id"], view_url
     return None
 

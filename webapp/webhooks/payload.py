@@ -1,9 +1,12 @@
-"""Reading a Cronofy push notification (DESIGN §2). Pure: bytes in, a Notification out.
+"""Reading a Cronofy push notification (docs/cronofy.md). Pure: bytes in, a Notification out.
 
 Everything in a payload is untrusted: types are checked rather than assumed (a number where
 a string belongs is a PayloadError, never a crash), identifiers that are too long are
-refused, display text that is absurdly long is cut, and nothing is interpreted as markup.
-No Flask and no database here, so the receiver, reprocessing and tests share one reading.
+refused, display text that is absurdly long is cut, numbers JSON cannot carry (NaN,
+Infinity) are refused, and nothing is interpreted as markup. A later notification may carry
+fewer fields than an earlier one, so the reading says which fields a payload carries
+(`carried`): the rest are not "empty", they are unsaid. No Flask and no database here, so
+the receiver, the applier and tests share one reading.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from webapp.webhooks.untrusted import (
     PayloadError,
     identifier,
     kind,
+    load,
     mapping,
     printable,
     text,
@@ -35,6 +39,18 @@ MAX_SHORT = 50  # slot_selection
 MAX_TIME = 100  # event start/end as given
 MAX_RECIPIENTS = 100
 MAX_CAPTURED = 100
+# The Scheduling Request fields a notification may leave out; `Notification.carried` names
+# the ones it does carry (present and not null).
+OPTIONAL_FIELDS = (
+    "summary",
+    "recipients",
+    "duration_minutes",
+    "slot_selection",
+    "dashboard_url",
+    "recipient_operations",
+    "event_start",
+    "event_end",
+)
 
 
 @dataclass(frozen=True)
@@ -65,28 +81,12 @@ class Notification:
     captured_data: dict[str, str] = field(default_factory=dict)
     event_start: str | None = None
     event_end: str | None = None
+    carried: frozenset[str] = frozenset(OPTIONAL_FIELDS)
 
     @property
     def status(self) -> str:
         """The type without its 'scheduling_request_' prefix; unknown types the same way."""
         return self.type.removeprefix("scheduling_request_") or self.type
-
-
-def load(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or PayloadError."""
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"body is not JSON: {exc.msg} (line {exc.lineno})") from exc
-    except ValueError as exc:  # e.g. an integer past Python's digit limit for int()
-        raise PayloadError(f"body is not JSON this app can read: {exc}") from exc
-    except RecursionError as exc:  # pathologically nested arrays or objects
-        raise PayloadError("body is nested too deeply to read") from exc
-    if not isinstance(document, dict):
-        raise PayloadError("body is not a JSON object")
-    return document
 
 
 def envelope(body: bytes) -> Envelope:
@@ -112,18 +112,30 @@ def parse(body: bytes) -> Notification:
     scheduler = mapping(raw_scheduler, "scheduling_request.event.metadata.scheduler")
     start, end = _event_time(event, "start"), _event_time(event, "end")
     duration = mapping(request.get("duration"), "scheduling_request.duration")
+    summary = text(request, "summary", "scheduling_request")
+    if not summary:
+        summary = text(event, "summary", "scheduling_request.event") or summary
+    read = {
+        "summary": summary,
+        "recipients": _recipients(request.get("recipients")),
+        "duration_minutes": _minutes(duration.get("minutes")),
+        "slot_selection": identifier(request, "slot_selection", "scheduling_request", MAX_SHORT),
+        "dashboard_url": identifier(request, "dashboard_url", "scheduling_request", MAX_URL),
+        "recipient_operations": _operations(request.get("recipient_operations")),
+        "event_start": start,
+        "event_end": end,
+    }
+    said = {
+        "summary": summary is not None,
+        "recipients": request.get("recipients") is not None,
+        "duration_minutes": duration.get("minutes") is not None,
+        "recipient_operations": request.get("recipient_operations") is not None,
+    }
     return Notification(
         type=_notification_type(document),
         triggered_at=_triggered_at(document),
         scheduling_request_id=_scheduling_request_id(document),
-        summary=text(request, "summary", "scheduling_request")
-        or text(event, "summary", "scheduling_request.event"),
-        recipients=_recipients(request.get("recipients")),
-        duration_minutes=_minutes(duration.get("minutes")),
-        slot_selection=identifier(request, "slot_selection", "scheduling_request", MAX_SHORT),
-        dashboard_url=identifier(request, "dashboard_url", "scheduling_request", MAX_URL),
         primary_select_url=identifier(request, "primary_select_url", "scheduling_request", MAX_URL),
-        recipient_operations=_operations(request.get("recipient_operations")),
         has_metadata=raw_scheduler is not None,
         correlation_id=identifier(
             scheduler, "correlation_id", "metadata.scheduler", MAX_CORRELATION_ID
@@ -134,8 +146,10 @@ def parse(body: bytes) -> Notification:
             if (value := text(scheduler, key, "metadata.scheduler", MAX_CORRELATION_ID))
         },
         captured_data=_captured(scheduler),
-        event_start=start,
-        event_end=end,
+        carried=frozenset(
+            name for name in OPTIONAL_FIELDS if said.get(name, read[name] is not None)
+        ),
+        **read,
     )
 
 

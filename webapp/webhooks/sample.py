@@ -1,13 +1,16 @@
 """A signed sample notification, and sending one over real HTTP (the settings page's test).
 
 Building is pure (secrets, `now` and ids come in as arguments). Sending uses the standard
-library so the app needs no HTTP client package at run time.
+library so the app needs no HTTP client package at run time. What comes back is reported
+as its status and timing only, never its body: the page must not become a way to read
+whatever answers at a URL.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -17,7 +20,6 @@ from datetime import UTC, datetime
 from webapp.webhooks.signatures import HEADER, sign
 
 SAMPLE_TYPE = "scheduling_request_time_chosen"
-MAX_ANSWER_SHOWN = 500
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class SignedSample:
 @dataclass(frozen=True)
 class SendResult:
     status_code: int | None  # None when no HTTP answer came back
-    body: str
+    seconds: float
     error: str | None = None
 
     @property
@@ -82,14 +84,17 @@ def build_sample(
         },
     }
     body = json.dumps(document, separators=(",", ":")).encode("utf-8")
-    signature = ", ".join(sign(body, secret) for secret in client_secrets)
+    # One value per secret, comma-separated without spaces, as Cronofy sends them.
+    signature = ",".join(sign(body, secret) for secret in client_secrets)
     return SignedSample(body, signature, srq_id, correlation)
 
 
 def send_sample(url: str, sample: SignedSample, timeout: float = 5.0) -> SendResult:
-    """POST the sample to url as Cronofy would; what came back, or why nothing did."""
+    """POST the sample to url as Cronofy would; the answer's status and how long it took,
+    or why no answer came."""
+    started = time.monotonic()
     if not url.startswith(("http://", "https://")):
-        return SendResult(None, "", f"not an http(s) URL: {url}")
+        return SendResult(None, 0.0, f"not an http(s) URL: {url}")
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
         url,
         data=sample.body,
@@ -99,15 +104,13 @@ def send_sample(url: str, sample: SignedSample, timeout: float = 5.0) -> SendRes
     opener = urllib.request.build_opener(_NoRedirects)
     try:
         with opener.open(request, timeout=timeout) as response:
-            return SendResult(response.status, _text(response.read()))
-    except urllib.error.HTTPError as exc:
-        location = exc.headers.get("Location") if exc.headers else None
-        if location:  # a receiver is never meant to redirect; say where it pointed
-            return SendResult(exc.code, f"redirected to {location}")
-        return SendResult(exc.code, _text(exc.read()))
+            return SendResult(response.status, time.monotonic() - started)
+    except urllib.error.HTTPError as exc:  # a receiver is never meant to redirect either
+        exc.close()
+        return SendResult(exc.code, time.monotonic() - started)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        return SendResult(None, "", str(reason) or type(exc).__name__)
+        return SendResult(None, time.monotonic() - started, str(reason) or type(exc).__name__)
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -115,8 +118,3 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         return None
-
-
-def _text(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace").strip()
-    return text if len(text) <= MAX_ANSWER_SHOWN else text[:MAX_ANSWER_SHOWN] + "…"

@@ -1,4 +1,4 @@
-"""The Cronofy-HMAC-SHA256 check (DESIGN §2). Pure: no Flask, no database.
+"""The Cronofy-HMAC-SHA256 check (docs/cronofy.md). Pure: no Flask, no database.
 
 The header is the standard Base64 of HMAC-SHA256 over the raw body, keyed with a client
 secret; with several active secrets it lists one value per secret, comma-separated.

@@ -1,11 +1,16 @@
 """Type-checked reads of untrusted JSON (a Cronofy payload). Pure.
 
+`load` turns bytes into a JSON object or a PayloadError, refusing what JSON itself does not
+allow but Python's json module reads (NaN, Infinity, numbers too large for a float).
+
 Each reader names where in the document a value was, so a PayloadError tells an admin
 exactly what was wrong: a number where a string belongs is refused, never guessed.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Any
 
@@ -14,6 +19,37 @@ MAX_TEXT = 2000  # display text is cut beyond this
 
 class PayloadError(ValueError):
     """The body is authentic but not a notification this app can read; says why."""
+
+
+def load(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or PayloadError (also for NaN, Infinity and numbers too
+    large for a float, which JSON itself does not allow and no JSON answer could repeat)."""
+    try:
+        document = json.loads(
+            body.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite
+        )
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"body is not JSON: {exc.msg} (line {exc.lineno})") from exc
+    except ValueError as exc:  # e.g. an integer past Python's digit limit for int()
+        raise PayloadError(f"body is not JSON this app can read: {exc}") from exc
+    except RecursionError as exc:  # pathologically nested arrays or objects
+        raise PayloadError("body is nested too deeply to read") from exc
+    if not isinstance(document, dict):
+        raise PayloadError("body is not a JSON object")
+    return document
+
+
+def _not_a_number(name: str) -> float:
+    raise PayloadError(f"body holds {name}, which is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise PayloadError(f"body holds a number too large to read: {text[:40]}")
+    return value
 
 
 def mapping(value: Any, where: str, required: bool = False) -> dict[str, Any]:

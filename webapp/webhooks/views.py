@@ -1,10 +1,13 @@
 """The receiver (POST /webhooks/cronofy) and the admin settings page.
 
-The receiver answers exactly as DESIGN §3 "Receiver answers": 503 without a client secret,
-413 over MAX_CONTENT_LENGTH, 401 (recorded, body not kept) unless the HMAC header matches
-the raw bytes, and 2xx for every authentic delivery once it is stored (503 when it could
-not be stored in time, so that Cronofy retries). The admin event log lives in events.py,
-on the same blueprint.
+The receiver answers as docs/architecture.md's receiver table says: 503 without a client
+secret, 413 over MAX_CONTENT_LENGTH, 401 (counted, body not kept) unless the HMAC header
+matches the raw bytes, and 2xx for every authentic delivery once it is stored durably:
+`{"status": "stored"}`, `"duplicate"` (the same bytes were stored before) or `"failed"`
+(authentic but unreadable, stored with the reason). Applying it to its Scheduling Request
+follows off the request (receiver.py). 503 with Retry-After when it could not be stored
+within RECEIVER_WAIT_SECONDS, so that Cronofy retries. The admin event log lives in
+event_log.py, on the same blueprint.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from webapp.auth.access import admin_required, public, sessionless
 from webapp.config import embed_credentials_configured
 from webapp.errors import json_error
 from webapp.extensions import csrf
+from webapp.groupcommit import Busy, WriteFailed
 from webapp.models import utcnow
 from webapp.urls import external_url
-from webapp.webhooks import bp, ingest, queries, refusals, sample
-from webapp.webhooks.batcher import Busy, WriteFailed
+from webapp.webhooks import bp, queries, receiver, refusals, sample
 from webapp.webhooks.signatures import HEADER, header_values, is_authentic
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ NO_SECRET_MESSAGE = (
     "cannot verify notifications and accepts none."
 )
 NOT_STORED_MESSAGE = "The delivery could not be stored just now; please retry."
+RETRY_AFTER_SECONDS = 5
 
 
 @bp.post("/webhooks/cronofy")
@@ -60,13 +64,13 @@ def receive():  # type: ignore[no-untyped-def]
         _record_refusal(reason)
         return json_error(401, reason, code="invalid_signature")
     try:
-        status = ingest.receive(body)
+        status = receiver.receive(body)
     except (Busy, WriteFailed) as exc:
         # Not stored (or not known to be): never a 2xx then. Cronofy retries, and a retry
         # of a body that did get stored after all is a duplicate, answered 2xx.
         log.warning("delivery not stored (%s); answering 503 so that it is retried", exc)
         response, code = json_error(503, NOT_STORED_MESSAGE, code="not_stored")
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response, code
     return jsonify(status=status), 200
 
@@ -87,7 +91,7 @@ def _read_body() -> bytes:
 
 def _record_refusal(reason: str) -> None:
     try:
-        refusals.record_refusal(request.remote_addr, reason)
+        refusals.record(current_app, request.remote_addr, reason)
     except Exception:  # recording is bookkeeping: the caller still gets its 401
         log.exception("could not record a refused delivery")
 
@@ -120,20 +124,22 @@ def send_test_notification():  # type: ignore[no-untyped-def]
     url = external_url("webhooks.receive")
     signed = sample.build_sample(client_secrets, now=utcnow())
     result = sample.send_sample(url, signed)
+    took = f"{result.seconds * 1000:.0f} ms"
     if result.ok:
         flash(
-            f"Test notification delivered to {url}: HTTP {result.status_code} {result.body}. "
+            f"Test notification delivered to {url}: HTTP {result.status_code} in {took}. "
             f"It shows as scheduling request {signed.scheduling_request_id} "
             f"(correlation ID {signed.correlation_id}).",
             "success",
         )
     elif result.status_code is not None:
-        flash(f"The receiver at {url} answered HTTP {result.status_code}: {result.body}", "error")
+        flash(f"The receiver at {url} answered HTTP {result.status_code} in {took}.", "error")
     else:
         flash(
-            f"Could not reach the receiver at {url}: {result.error}. The app posts to itself, "
-            "which needs a server that answers two requests at once (gunicorn with gthread "
-            "workers, or `flask run` with threads); also check PUBLIC_BASE_URL.",
+            f"Could not reach the receiver at {url} ({result.error}, after {took}). The app "
+            "posts to itself, which needs a server that answers two requests at once "
+            "(gunicorn with gthread workers, or `flask run` with threads); also check "
+            "PUBLIC_BASE_URL.",
             "error",
         )
     return redirect(url_for("webhooks.settings"))

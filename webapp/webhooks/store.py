@@ -1,0 +1,330 @@
+"""Every SQL statement on deliveries and Scheduling Requests, inside the caller's transaction.
+
+SQLAlchemy Core rather than ORM objects: the receiver runs these for every delivery, and a
+handful of set-wide statements per batch cost a fraction of an ORM flush per delivery.
+Deliveries are inserted with one INSERT ... ON CONFLICT (body_sha256) DO NOTHING per batch,
+so an exact duplicate needs no look-up of its own. Applying upserts requests by
+scheduling_request_id; several notifications for one request in a batch are folded in
+triggered_at order (fold.py), so a batch ends exactly where applying them one at a time in
+that order would. Rows are locked and written in key order, so that concurrent batches on
+PostgreSQL cannot deadlock on one another.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, select, update
+
+from webapp.database import insert_ignoring
+from webapp.models import (
+    DELIVERY_APPLIED,
+    DELIVERY_FAILED,
+    DELIVERY_STALE,
+    Delivery,
+    SchedulingRequest,
+    TrackedLink,
+)
+from webapp.models.search_terms import (
+    insert_new_terms,
+    refresh_search_terms,
+    search_fields,
+    search_terms,
+)
+from webapp.webhooks.fold import STATE, BookingRule, Fold, Ready, fold_group, known_terms
+from webapp.webhooks.payload import Notification
+
+DELIVERIES = Delivery.__table__
+REQUESTS = SchedulingRequest.__table__
+LINKS = TrackedLink.__table__
+COUNTED = (DELIVERY_APPLIED, DELIVERY_STALE)
+COUNTERS = ("notification_count", "first_notified_at", "updated_at", "last_delivery_id")
+MAX_ERROR = 2000
+
+# Built once: the receiver runs these for every batch.
+_STORED = select(
+    DELIVERIES.c.id,
+    DELIVERIES.c.body,
+    DELIVERIES.c.received_at,
+    DELIVERIES.c.status,
+    DELIVERIES.c.type,
+    DELIVERIES.c.triggered_at,
+    DELIVERIES.c.scheduling_request_id,
+)
+_STILL = (
+    select(DELIVERIES.c.id)
+    .where(
+        DELIVERIES.c.id.in_(bindparam("ids", expanding=True)),
+        DELIVERIES.c.status.in_(bindparam("statuses", expanding=True)),
+    )
+    .order_by(DELIVERIES.c.id)
+)
+_SET_STATUS = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=bindparam("d_status"), processed_at=bindparam("d_now"), error=None)
+)
+_SET_FAILED = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("d_id"))
+    .values(status=DELIVERY_FAILED, error=bindparam("d_error"), processed_at=bindparam("d_now"))
+)
+_SET_ENVELOPE = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("d_id"))
+    .values(
+        type=bindparam("d_type"),
+        triggered_at=bindparam("d_at"),
+        scheduling_request_id=bindparam("d_srq"),
+    )
+)
+_LINKS_FOR = select(
+    LINKS.c.id, LINKS.c.correlation_id, LINKS.c.public_link_id, LINKS.c.created_by_id
+).where(LINKS.c.correlation_id.in_(bindparam("correlation_ids", expanding=True)))
+_LOCK = (
+    select(REQUESTS)
+    .where(REQUESTS.c.scheduling_request_id.in_(bindparam("srq_ids", expanding=True)))
+    .order_by(REQUESTS.c.scheduling_request_id)
+    .with_for_update()
+)
+_COUNTS = (
+    select(
+        DELIVERIES.c.scheduling_request_id,
+        func.count(DELIVERIES.c.id),
+        func.min(DELIVERIES.c.received_at),
+    )
+    .where(
+        DELIVERIES.c.scheduling_request_id.in_(bindparam("srq_ids", expanding=True)),
+        DELIVERIES.c.status.in_(COUNTED),
+    )
+    .group_by(DELIVERIES.c.scheduling_request_id)
+)
+_UPDATE_REQUEST = (
+    update(REQUESTS)
+    .where(REQUESTS.c.id == bindparam("r_pk"))
+    .values({name: bindparam(f"r_{name}") for name in STATE + COUNTERS})
+)
+_SET_BOOKING = (
+    update(LINKS).where(LINKS.c.id == bindparam("l_id")).values(booking_view_url=bindparam("l_url"))
+)
+
+
+# --- deliveries ----------------------------------------------------------------------------
+
+
+def insert_deliveries(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert the rows whose body is not stored yet; their ids by body hash. In hash order,
+    so that concurrent batches on PostgreSQL take the unique index's locks in one order."""
+    statement = insert_ignoring(connection, DELIVERIES, "body_sha256")
+    ordered = sorted(rows, key=lambda row: str(row["body_sha256"]))
+    return {digest: key for key, digest in connection.execute(statement, ordered)}
+
+
+def stored(connection: Connection, ids: Sequence[int]) -> list[Row[Any]]:
+    """The deliveries with these ids (body, envelope and status), oldest first."""
+    query = _STORED.where(DELIVERIES.c.id.in_(list(ids))).order_by(DELIVERIES.c.id)
+    return list(connection.execute(query))
+
+
+def oldest_with_status(
+    connection: Connection, status: str, limit: int, after: int = 0
+) -> list[Row[Any]]:
+    """Up to `limit` deliveries of one status above id `after`, oldest first. A plain read:
+    the write transaction that uses them checks again that they still have it."""
+    query = (
+        _STORED.where(DELIVERIES.c.status == status, DELIVERIES.c.id > after)
+        .order_by(DELIVERIES.c.id)
+        .limit(limit)
+    )
+    return list(connection.execute(query))
+
+
+def claim(connection: Connection, ids: Sequence[int], statuses: Sequence[str]) -> list[int]:
+    """Of these deliveries, the ones that still have one of `statuses`, locked for this
+    transaction. On PostgreSQL rows another transaction holds are skipped: another process
+    is applying them. On SQLite the transaction holds the database's write lock already."""
+    query = _STILL
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    found = connection.execute(query, {"ids": list(ids), "statuses": list(statuses)})
+    return list(found.scalars())
+
+
+def mark_failed(connection: Connection, errors: Mapping[int, str], now: datetime) -> None:
+    if errors:
+        connection.execute(
+            _SET_FAILED,
+            [{"d_id": key, "d_error": errors[key][:MAX_ERROR], "d_now": now} for key in errors],
+        )
+
+
+def set_envelopes(connection: Connection, notifications: Mapping[int, Notification]) -> None:
+    """Record what a delivery stored as unreadable turned out to say, once it reads."""
+    if notifications:
+        connection.execute(
+            _SET_ENVELOPE,
+            [
+                {
+                    "d_id": key,
+                    "d_type": n.type,
+                    "d_at": n.triggered_at,
+                    "d_srq": n.scheduling_request_id,
+                }
+                for key, n in notifications.items()
+            ],
+        )
+
+
+def count_with_status(connection: Connection, status: str) -> int:
+    query = select(func.count()).select_from(DELIVERIES).where(DELIVERIES.c.status == status)
+    return int(connection.execute(query).scalar_one())
+
+
+# --- Scheduling Requests -----------------------------------------------------------------
+
+
+def latest_change(connection: Connection) -> datetime | None:
+    """When a Scheduling Request last changed (one index read): a cheap "anything new?"."""
+    return connection.execute(select(func.max(REQUESTS.c.updated_at))).scalar()
+
+
+def apply_notifications(
+    connection: Connection, ready: Sequence[Ready], now: datetime, rule: BookingRule
+) -> dict[int, str]:
+    """Apply claimed deliveries; each one's new status by delivery id ('applied' or 'stale').
+
+    Whatever the outcome the request's counters move (count, first notified, updated_at,
+    last_delivery_id), because its timeline grew.
+    """
+    groups: dict[str, list[Ready]] = defaultdict(list)
+    for item in ready:
+        groups[item.notification.scheduling_request_id].append(item)
+    for group in groups.values():
+        group.sort(key=lambda item: (item.notification.triggered_at, item.delivery_id))
+    links = _find_links(connection, (item.notification for item in ready))
+    existing = _lock(connection, sorted(groups))
+    folds = {srq: fold_group(row, groups[srq], links, rule) for srq, row in existing.items()}
+    new = [srq for srq in sorted(groups) if srq not in existing]
+    if new:
+        created = {srq: fold_group(None, groups[srq], links, rule) for srq in new}
+        ids = _insert_new(connection, created, groups, now)
+        folds.update((srq, fold) for srq, fold in created.items() if srq in ids)
+        # Another transaction created these meanwhile (PostgreSQL): apply onto its row.
+        raced = _lock(connection, [srq for srq in new if srq not in ids])
+        folds.update((srq, fold_group(row, groups[srq], links, rule)) for srq, row in raced.items())
+        existing.update(raced)
+    statuses = {key: value for fold in folds.values() for key, value in fold.statuses.items()}
+    for status, ids_with in _by_value(statuses).items():
+        connection.execute(_SET_STATUS, {"ids": ids_with, "d_status": status, "d_now": now})
+    _write_existing(connection, {srq: folds[srq] for srq in existing}, groups, now)
+    _update_links(connection, folds)
+    _index_terms(connection, folds, created=folds.keys() - existing.keys())
+    return statuses
+
+
+def _find_links(connection: Connection, notifications: Iterable[Notification]) -> dict[str, Any]:
+    """The tracked links the notifications' correlation IDs name, by correlation ID."""
+    wanted = {n.correlation_id for n in notifications if n.has_metadata and n.correlation_id}
+    if not wanted:
+        return {}
+    rows = connection.execute(_LINKS_FOR, {"correlation_ids": sorted(wanted)})
+    return {row.correlation_id: row for row in rows}
+
+
+def _lock(connection: Connection, srq_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not srq_ids:
+        return {}
+    rows = connection.execute(_LOCK, {"srq_ids": srq_ids})
+    return {row.scheduling_request_id: row._asdict() for row in rows}
+
+
+def _insert_new(
+    connection: Connection, folds: dict[str, Fold], groups: dict[str, list[Ready]], now: datetime
+) -> set[str]:
+    """Create the requests this batch is the first to mention; the ones created. Their first
+    notifications are all in this batch, so every one counts: no query needed."""
+    values = [
+        {
+            **folds[srq].state,
+            "notification_count": len(groups[srq]),
+            "first_notified_at": min(item.received_at for item in groups[srq]),
+            "updated_at": now,
+            "last_delivery_id": max(item.delivery_id for item in groups[srq]),
+        }
+        for srq in sorted(folds)
+    ]
+    statement = insert_ignoring(connection, REQUESTS, "scheduling_request_id")
+    created = {row.scheduling_request_id: row.id for row in connection.execute(statement, values)}
+    for srq, pk in created.items():
+        folds[srq].state["id"] = pk
+    return set(created)
+
+
+def _write_existing(
+    connection: Connection, folds: dict[str, Fold], groups: dict[str, list[Ready]], now: datetime
+) -> None:
+    if not folds:
+        return
+    counts = {
+        srq: (count, first)
+        for srq, count, first in connection.execute(_COUNTS, {"srq_ids": sorted(folds)})
+    }
+    values = []
+    for srq in sorted(folds):
+        state = folds[srq].state
+        count, first = counts.get(srq, (0, None))
+        values.append(
+            {
+                "r_pk": state["id"],
+                **{f"r_{name}": state[name] for name in STATE},
+                "r_notification_count": count,
+                "r_first_notified_at": first or state["first_notified_at"],
+                "r_updated_at": now,
+                "r_last_delivery_id": max(item.delivery_id for item in groups[srq]),
+            }
+        )
+    connection.execute(_UPDATE_REQUEST, values)
+
+
+def _update_links(connection: Connection, folds: dict[str, Fold]) -> None:
+    """What each tracked link learnt about its booking; one statement per link, in id order,
+    so that concurrent batches lock links in one order."""
+    wanted: dict[int, str | None] = {}
+    for srq in sorted(folds):
+        wanted.update(folds[srq].link_effects)
+    if wanted:
+        connection.execute(
+            _SET_BOOKING, [{"l_id": key, "l_url": wanted[key]} for key in sorted(wanted)]
+        )
+
+
+def _by_value(mapping: dict[int, Any]) -> dict[Any, list[int]]:
+    """{key: value} turned into {value: sorted keys}: one statement per distinct value."""
+    grouped: dict[Any, list[int]] = defaultdict(list)
+    for key in sorted(mapping):
+        grouped[mapping[key]].append(key)
+    return grouped
+
+
+def _index_terms(connection: Connection, folds: dict[str, Fold], created: set[str]) -> None:
+    """Keep the search terms of every request whose state changed. A request created by
+    this batch has none yet, so all of its terms go in with one statement for the batch;
+    the others get only the difference written."""
+    new_terms = []
+    for srq in sorted(folds):
+        fold = folds[srq]
+        if not fold.fresh:
+            continue
+        pk, fields = fold.state["id"], search_fields(SimpleNamespace(**fold.state))
+        if srq in created:
+            terms = known_terms(fold, fields)
+            if terms is None:
+                terms = search_terms(fields)
+            new_terms.extend((pk, term) for term in terms)
+        else:
+            refresh_search_terms(connection, pk, fields)
+    insert_new_terms(connection, new_terms)
