@@ -23,7 +23,15 @@ from webapp.models.outbound import (
 from webapp.models.outbox import OutboxAttempt, OutboxMessage
 from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
-from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
+from webapp.models.users import (
+    ROLE_ADMIN,
+    ROLE_STAFF,
+    ROLES,
+    ApiToken,
+    FailedSignIn,
+    User,
+    UserSession,
+)
 from webapp.models.views import VIEW_PAGES, SavedView
 
 __all__ = [
@@ -60,6 +68,7 @@ __all__ = [
     "TrackedLink",
     "UTCDateTime",
     "User",
+    "UserSession",
     "Visit",
     "WebhookEndpoint",
     "utcnow",
