@@ -29,6 +29,9 @@ FEATURES = (
     "alerts",
     "outbound",
     "mail",
+    "organisation",
+    "insights",
+    "savedviews",
 )
 # Modules every feature may build on; none of them may reach up into a feature.
 LOWER_LAYERS = (
