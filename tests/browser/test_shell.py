@@ -107,8 +107,9 @@ def test_account_menu_with_the_keyboard_alone(app_server, browser, signed_in):
         expect(panel).to_be_hidden()
         expect(account).to_be_focused()
 
-        # Tabbing past its last item closes it.
+        # Tabbing past its last item closes it (once open, focus starts on its first item).
         page.keyboard.press("Enter")
+        expect(panel.get_by_role("link", name="Account")).to_be_focused()
         for _ in range(4):  # Account, Email notifications, API tokens, Sign out
             page.keyboard.press("Tab")
         expect(panel).to_be_hidden()
@@ -116,6 +117,7 @@ def test_account_menu_with_the_keyboard_alone(app_server, browser, signed_in):
 
         account.focus()
         page.keyboard.press("Enter")
+        expect(panel.get_by_role("link", name="Account")).to_be_focused()
         for _ in range(3):  # from Account to Sign out
             page.keyboard.press("Tab")
         expect(panel.get_by_role("button", name="Sign out")).to_be_focused()
