@@ -29,6 +29,7 @@ FEATURES = (
     "alerts",
     "outbound",
     "mail",
+    "retention",
 )
 # Modules every feature may build on; none of them may reach up into a feature.
 LOWER_LAYERS = (
