@@ -18,3 +18,6 @@ def init_app(app: Flask) -> None:
     outbox.register_tick(app, schedule.purge_on_tick)
     cli.register(app)
     app.register_blueprint(bp)
+
+
+from webapp.retention import views  # noqa: E402, F401  (routes on bp)

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from webapp.models import utcnow
+from webapp.retention import erase
 from webapp.retention.purge import KINDS, purge
 from webapp.templating import iso_utc
 
@@ -31,5 +32,25 @@ def purge_command(dry_run: bool) -> None:
         click.echo("Dry run: nothing was changed.")
 
 
+@click.command("erase-invitee")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def erase_invitee_command(email: str, yes: bool) -> None:
+    """Remove one invitee's EMAIL and name from every request, payload, search term,
+    sandbox booking and outbound message. Counts stay; an audit entry records it."""
+    try:
+        found = erase.find(email)
+    except erase.InvalidEmail as exc:
+        raise click.ClickException(str(exc)) from None
+    names = ", ".join(found.names) or "no name"
+    click.echo(f"{found.invitee.email} ({names}) is named by {len(found.requests)} request(s).")
+    if not yes:
+        click.confirm("Erase them everywhere? This cannot be undone", abort=True)
+    report = erase.erase(email)
+    click.echo("Erased: " + ", ".join(f"{count} {kind}" for kind, count in report.counts.items()))
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(purge_command)
+    app.cli.add_command(erase_invitee_command)
