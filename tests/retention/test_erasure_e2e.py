@@ -28,7 +28,7 @@ from webapp.models import AuditEvent, Delivery, OutboxMessage, SchedulingRequest
 
 EMAIL = "Grace.Hopper@Example.com"  # typed with capitals; erased as grace.hopper@example.com
 NAME = "Grace Hopper"
-TRACES = ("grace.hopper@example.com", "grace hopper", "hopper")
+TRACES = ("grace.hopper@example.com", "grace hopper", "hopper", "7700 900123")
 
 
 def traces_in(text: str) -> list[str]:
