@@ -111,6 +111,7 @@ def find(email: str) -> Found:
     address = normalise_email(email)
     probe = Invitee.of(address)
     names: set[str] = set()
+    answers: set[str] = set()
     requests: dict[int, str] = {}
     recipient_of: set[int] = set()
     markers: set[str] = set()
@@ -123,13 +124,15 @@ def find(email: str) -> Found:
         SchedulingRequest.recipient_operations,
     ]
     for rows in _batches(SchedulingRequest, columns):
-        for pk, srq_id, correlation_id, recipients, *other in rows:
+        for pk, srq_id, correlation_id, recipients, summary, captured, operations in rows:
             people = [r for r in recipients or [] if isinstance(r, dict)]
             theirs = [r for r in people if probe.has_email(r.get("email"))]
             names.update(str(r.get("display_name") or "") for r in theirs)
             if theirs:
                 recipient_of.add(pk)
-            if theirs or mentions(json.dumps([recipients, *other], ensure_ascii=False), probe):
+                answers.update(str(v) for v in (captured or {}).values() if v is not None)
+            text = json.dumps([recipients, summary, captured, operations], ensure_ascii=False)
+            if theirs or mentions(text, probe):
                 requests[pk] = srq_id
                 markers.update(value for value in (srq_id, correlation_id) if value)
     names.update(
@@ -140,7 +143,7 @@ def find(email: str) -> Found:
     db.session.commit()
     names.discard("")
     return Found(
-        Invitee.of(address, names),
+        Invitee.of(address, names, answers),
         requests,
         frozenset(recipient_of),
         tuple(sorted(markers)),
@@ -281,7 +284,7 @@ def _erase_messages(found: Found, now: Any) -> tuple[int, int]:
             for message in db.session.scalars(
                 select(OutboxMessage).where(OutboxMessage.id.in_(hits))
             ):
-                message.body = scrub_body(bytes(message.body), invitee)
+                message.body = scrub_body(bytes(message.body), invitee, drop_captured=True)
                 message.headers = scrub_json(dict(message.headers or {}), invitee)
                 if message.last_error:
                     message.last_error = scrub_text(message.last_error, invitee)

@@ -4,8 +4,9 @@
 it. The scrubbers return a new value, or the same one when it does not mention them:
 - in JSON (payloads, webhook bodies, captured answers), a recipient object with the email
   keeps its place (so counts stay) but its email becomes "" and its name ERASED_NAME; every
-  other string has the email and names replaced; captured answers ("captured_data.*" keys)
-  are dropped where asked, since they are the invitee's own answers;
+  other string has the email, names and answers replaced; captured answers
+  ("captured_data.*" keys, a "captured_data" object) are dropped where asked, since they
+  are the invitee's own;
 - in an email (MIME), the text parts and the Subject are scrubbed and the message rebuilt;
 - any other bytes are scrubbed as UTF-8 text.
 """
@@ -26,27 +27,37 @@ ERASED_NAME = "Erased invitee"
 ERASED_EMAIL = "[erased]"
 CAPTURED_PREFIX = "captured_data"
 MIN_NAME_LENGTH = 2  # a one-letter "name" would erase every such letter standing alone
+MIN_ANSWER_LENGTH = 4  # "yes" or "no" as an answer says nothing about anyone
 
 
 @dataclass(frozen=True)
 class Invitee:
     email: str
     names: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()  # their answers on a booking form, e.g. a phone number
 
     @classmethod
-    def of(cls, email: str, names: Iterable[str] = ()) -> Invitee:
+    def of(cls, email: str, names: Iterable[str] = (), answers: Iterable[str] = ()) -> Invitee:
         wanted = {" ".join(name.split()) for name in names if isinstance(name, str)}
         wanted |= {html.escape(name) for name in wanted}  # as an email's HTML part has it
         kept = sorted((n for n in wanted if len(n) >= MIN_NAME_LENGTH), key=len, reverse=True)
-        return cls(email.strip().lower(), tuple(kept))
+        said = {answer.strip() for answer in answers if isinstance(answer, str)}
+        said |= {html.escape(answer) for answer in said}
+        return cls(
+            email.strip().lower(),
+            tuple(kept),
+            tuple(sorted((a for a in said if len(a) >= MIN_ANSWER_LENGTH), key=len, reverse=True)),
+        )
 
     @property
     def pattern(self) -> re.Pattern[str]:
         # Longest first, so "Grace Hopper" goes before "Grace" would.
-        parts = [re.escape(self.email)] + [
+        names = [
             r"(?<!\w)" + r"\s+".join(re.escape(word) for word in name.split()) + r"(?!\w)"
             for name in self.names
         ]
+        answers = [re.escape(answer) for answer in self.answers]
+        parts = [re.escape(self.email), "|".join(names) or "(?!)", "|".join(answers) or "(?!)"]
         return re.compile("|".join(f"({part})" for part in parts), re.IGNORECASE)
 
     def has_email(self, value: object) -> bool:
@@ -59,7 +70,7 @@ def mentions(text: str, invitee: Invitee) -> bool:
 
 def scrub_text(text: str, invitee: Invitee) -> str:
     def replace(match: re.Match[str]) -> str:
-        return ERASED_EMAIL if match.group(1) is not None else ERASED_NAME
+        return ERASED_NAME if match.group(2) is not None else ERASED_EMAIL
 
     return invitee.pattern.sub(replace, text)
 
@@ -78,7 +89,10 @@ def scrub_json(value: Any, invitee: Invitee, *, drop_captured: bool = False) -> 
             value["display_name"] = ERASED_NAME
     result = {}
     for key, item in value.items():
-        if drop_captured and str(key).startswith(CAPTURED_PREFIX):
+        if drop_captured and str(key).startswith(CAPTURED_PREFIX + "."):
+            continue  # a payload's captured answer, e.g. "captured_data.phone_number"
+        if drop_captured and key == CAPTURED_PREFIX:
+            result[key] = {}  # the JSON API's shape (webhook bodies): kept, emptied
             continue
         result[scrub_text(str(key), invitee)] = scrub_json(
             item, invitee, drop_captured=drop_captured
