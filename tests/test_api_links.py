@@ -1,4 +1,4 @@
-"""JSON API v1: Public Links and tracked links (DESIGN §3)."""
+"""JSON API v1: Public Links and tracked links (docs/architecture.md, "The stable contract")."""
 
 from __future__ import annotations
 

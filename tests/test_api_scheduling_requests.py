@@ -29,6 +29,8 @@ ITEM_KEYS = {
     "notification_count",
     "first_notified_at",
     "updated_at",
+    "event_start",  # the meeting (issue 11), ISO-8601 UTC or null
+    "event_end",
 }
 BASE = datetime(2025, 1, 19, 16, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""The pure claim-token minter, checked against DESIGN §2 with a fixed clock."""
+"""The pure claim-token minter, checked against docs/cronofy.md with a fixed clock."""
 
 from __future__ import annotations
 

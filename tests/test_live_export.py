@@ -83,5 +83,6 @@ def test_export_of_an_empty_view_is_just_the_header(app, client, staff):
     lines = client.get("/requests/export.csv").get_data(as_text=True).splitlines()
     assert lines == [
         "updated_at,status,invitee_name,invitee_email,summary,correlation_id,matched,"
-        "public_link,owner,notification_count,scheduling_request_id,first_notified_at"
+        "public_link,owner,notification_count,scheduling_request_id,first_notified_at,"
+        "event_start,event_end"
     ]

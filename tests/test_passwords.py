@@ -1,4 +1,4 @@
-"""Password hashing cost and rules (DESIGN §5)."""
+"""Password hashing cost and rules (docs/architecture.md, "Notes learnt the hard way")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sandbox's claim-token check: one test per rule of DESIGN §2, with a fixed clock."""
+"""The sandbox's claim-token check: one test per rule of docs/cronofy.md, with a fixed clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pure HMAC check against Cronofy's published example (DESIGN §2)."""
+"""The pure HMAC check against Cronofy's published example (docs/cronofy.md)."""
 
 from __future__ import annotations
 

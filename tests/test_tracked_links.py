@@ -347,6 +347,8 @@ def test_export_csv_of_the_filtered_list(app, staff_session, staff, public_link)
         "click_count",
         "created_at",
         "disabled",
+        "last_clicked_at",  # issue 11: the follow-up columns
+        "booking_status",
     ]
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))

@@ -66,9 +66,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.api import bp as api_bp
     from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
+    from webapp.insights import bp as insights_bp
     from webapp.links import bp as links_bp
     from webapp.live import bp as live_bp
     from webapp.sandbox import bp as sandbox_bp
+    from webapp.savedviews import bp as savedviews_bp
     from webapp.tracking import bp as tracking_bp
     from webapp.webhooks import bp as webhooks_bp
 
@@ -83,6 +85,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)  # issue 12 §4: the audit log
     alerts.init_app(app)  # issue 12 §6: the silence alarm
     app.register_blueprint(organisation.bp)
+    app.register_blueprint(insights_bp)  # issue 11: outcomes
+    app.register_blueprint(savedviews_bp)
     cli.init_app(app)
 
     from webapp import mail, outbound

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from webapp.meetings import meeting_of
 from webapp.models import UTM_KEYS, PublicLink, SchedulingRequest, TrackedLink
 from webapp.templating import iso_utc
 from webapp.urls import short_url
@@ -19,7 +20,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def scheduling_request_json(item: SchedulingRequest) -> dict[str, Any]:
-    """The documented shape of a Scheduling Request (docs/architecture.md), nothing more."""
+    """The documented shape of a Scheduling Request (docs/architecture.md), nothing more.
+
+    `event_start` / `event_end`: the meeting, as ISO-8601 UTC, or null when no notification
+    said (webapp/meetings.py)."""
+    starts_at, ends_at = meeting_of(item)
     return {
         "scheduling_request_id": item.scheduling_request_id,
         "status": item.status,
@@ -36,6 +41,8 @@ def scheduling_request_json(item: SchedulingRequest) -> dict[str, Any]:
         "notification_count": item.notification_count,
         "first_notified_at": _iso(item.first_notified_at),
         "updated_at": _iso(item.updated_at),
+        "event_start": _iso(starts_at),
+        "event_end": _iso(ends_at),
     }
 
 

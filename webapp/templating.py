@@ -3,11 +3,13 @@
 One vocabulary for every page: Cronofy's notification types become "Booked",
 "Rescheduled", "Declined" (unknown ones humanised), visitors are a "person" or a "bot or
 preview", and a click that minted a token was "sent to booking page".
+
+Times are written by webapp/localtime.py, in each viewer's own time zone; `iso_utc` (what
+machines read) is re-exported here for the modules that always imported it from here.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, session
@@ -15,6 +17,20 @@ from flask_login import current_user
 
 from webapp.config import embed_credentials_configured
 from webapp.display import plural
+from webapp.localtime import (
+    exact_time,
+    friendly_iso,
+    friendly_time,
+    iso_utc,
+    local_input,
+    meeting_span,
+    relative_time,
+    short_time,
+    viewer_zone_name,
+    zone_abbreviation,
+)
+
+__all__ = ["iso_utc"]  # and the filters and globals init_app registers
 
 # Cronofy's type names (without the scheduling_request_ prefix), in the user's words.
 STATUS_WORDS = {
@@ -117,51 +133,6 @@ def number(value: int | None) -> str:
     return f"{value or 0:,}"
 
 
-def iso_utc(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def exact_time(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def friendly_time(value: datetime | None) -> str:
-    """'Tue 3 Mar 2026, 14:30 UTC': how a person reads a meeting time."""
-    if value is None:
-        return ""
-    moment = value.astimezone(UTC)
-    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} UTC"
-
-
-def friendly_iso(value: str | None) -> str:
-    """An ISO-8601 time from a payload, as friendly_time; the text itself if it is not one."""
-    if not value:
-        return ""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if parsed.tzinfo is None:
-        return value
-    return friendly_time(parsed)
-
-
-def relative_time(value: datetime | None, now: datetime | None = None) -> str:
-    if value is None:
-        return "never"
-    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
-    if seconds < 0:
-        return "just now"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            return f"{plural(seconds // size, unit)} ago"
-    return "just now" if seconds < 10 else f"{seconds} seconds ago"
-
-
 def shell_context() -> dict[str, Any]:
     """What the layout needs about the signed-in person (nothing for anonymous pages)."""
     if not current_user or not current_user.is_authenticated:
@@ -186,9 +157,14 @@ def init_app(app: Flask) -> None:
     filters["exact_time"] = exact_time
     filters["friendly_time"] = friendly_time
     filters["friendly_iso"] = friendly_iso
+    filters["meeting_span"] = meeting_span
+    filters["short_time"] = short_time
+    filters["local_input"] = local_input
     filters["relative_time"] = relative_time
     filters["number"] = number
     filters["plural"] = plural
     app.jinja_env.globals["app_mode"] = app_mode
     app.jinja_env.globals["banner"] = banner
     app.jinja_env.globals["shell_context"] = shell_context
+    app.jinja_env.globals["viewer_zone_name"] = viewer_zone_name
+    app.jinja_env.globals["zone_abbreviation"] = zone_abbreviation

@@ -1,7 +1,7 @@
 """retention: purged markers, purged visit counts, periodic runs
 
 Revision ID: retain0001
-Revises: recv0002
+Revises: auth0001
 Create Date: 2026-12-02 09:00:00
 
 RETENTION_DAYS (webapp/retention/) empties old delivery and outbox bodies, marking them
@@ -18,7 +18,7 @@ import webapp.models.types
 
 # revision identifiers, used by Alembic.
 revision = "retain0001"
-down_revision = "recv0002"
+down_revision = "auth0001"
 branch_labels = None
 depends_on = None
 

@@ -69,6 +69,8 @@
   function onRow(event) {
     var data;
     try { data = JSON.parse(event.data); } catch (e) { return; }
+    // Something changed, shown here or not: e.g. the overview tiles refresh (tiles.js).
+    document.dispatchEvent(new CustomEvent("live:row"));
     var existing = findRow(String(data.id));
     if (!data.matches) {
       if (existing) existing.parentNode.removeChild(existing);

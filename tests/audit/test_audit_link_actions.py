@@ -8,6 +8,7 @@ import io
 import pytest
 
 from tests.audit.cases import ADMIN, STAFF, Ctx, check_case, expect, target
+from tests.audit.outcome_cases import OUTCOME_CASES
 from tests.audit.support import bearer, entries
 from tests.audit.test_audit_account_actions import ACCOUNT_CASES
 from tests.audit.test_audit_integration_actions import INTEGRATION_CASES
@@ -258,6 +259,7 @@ LINK_CASES = [
     reprocessed,
     reprocessed_all_failed,
     reprocessed_by_cli,
+    *OUTCOME_CASES,  # issue 11
 ]
 
 

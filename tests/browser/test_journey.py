@@ -20,7 +20,7 @@ CORRELATION_ID = "cand-4711-journey"
 LABEL = "Grace Hopper, backend role"
 UTM_SOURCE = "newsletter"
 # The dashboard must show a new or changed row within this many seconds of the invitee's
-# confirmation page (DESIGN §1: "within a second"; the sandbox sends from a background thread).
+# confirmation page (within a second; the sandbox sends from a background thread).
 LIVE_DEADLINE = 2.0
 NO_RELOAD = "window.__noReload === 1"
 
@@ -133,7 +133,8 @@ def test_newcomer_journey_shows_bookings_live(app_server, new_context):
     print(f"declined: row updated {seen_after:.3f} s after the click")
     assert seen_after <= LIVE_DEADLINE, f"decline took {seen_after:.2f} s to show"
     expect(row).to_have_count(1)  # one Scheduling Request, updated in place
-    expect(row.get_by_role("cell").last).to_have_text("3")  # notifications received
+    # Notifications received (a column that narrower screens hide, so found by its label).
+    expect(row.locator('td[data-label="Notifications"]')).to_have_text("3")
     assert staff.evaluate(NO_RELOAD)
 
     # The request's page tells the whole story: three notifications, in order.

@@ -1,10 +1,11 @@
 """Watch a test for secrets leaking into responses, CLI output and log lines.
 
-DESIGN §2: the Embed Secret never reaches a browser, a log line or an API response; the
-client secrets and SECRET_KEY neither. tests/conftest.py runs every test of the suite
-under a LeakGuard: it swaps in test-client and CLI-runner classes that record what the
-app answered, records every log record, records httpx responses from real servers, and at
-teardown looks for the secret values of every app (and gunicorn server) the test used.
+The Embed Secret never reaches a browser, a log line or an API response; the client
+secrets and SECRET_KEY neither (docs/architecture.md, "Invariants"). tests/conftest.py
+runs every test of the suite under a LeakGuard: it swaps in test-client and CLI-runner
+classes that record what the app answered, records every log record, records httpx
+responses from real servers, and at teardown looks for the secret values of every app (and
+gunicorn server) the test used.
 
 Findings name the secret and where it showed, never the value itself, so that a failing
 run does not print the secret into CI logs either.

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of every JSON API input (DESIGN §3's error contract).
+"""Property-based fuzzing of every JSON API input (the error contract in docs/architecture.md).
 
 Bodies for POST/PATCH with random types and values in every field plus unknown fields,
 bodies that are not objects, not JSON or not declared as JSON, and random query strings on

@@ -173,6 +173,26 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("links.tracked_link_enable", "POST"): Route(
         "staff", values=tracked_link, data=lambda w: {}, ok=302
     ),
+    # Issue 11: outcomes.
+    ("insights.index", "GET"): Route("staff"),
+    ("insights.export", "GET"): Route("staff"),
+    ("live.tiles", "GET"): Route("staff"),
+    ("auth.account_time_zone", "POST"): Route(
+        "staff", data=lambda w: {"time_zone": "Nowhere/Else"}, ok=422
+    ),
+    ("links.tracked_link_qr_svg", "GET"): Route("staff", values=tracked_link),
+    ("links.tracked_link_qr_png", "GET"): Route("staff", values=tracked_link),
+    ("links.tracked_links_batch_qr_zip", "GET"): Route(
+        "staff", values=lambda w: {"batch_id": w.batch_id}
+    ),
+    ("links.tracked_links_selected", "POST"): Route("staff", data=lambda w: {}, ok=303),
+    ("savedviews.save", "POST"): Route("staff", data=lambda w: {"page": "links"}, ok=303),
+    ("savedviews.delete", "POST"): Route(
+        "staff", values=lambda w: {"view_id": 987654}, data=lambda w: {}, ok=404
+    ),
+    ("live.delete_test_request_view", "POST"): Route(
+        "admin", data=lambda w: {"scheduling_request_id": w.scheduling_request_id}, ok=404
+    ),
     # -- admins only ---------------------------------------------------------------------------
     ("auth.users", "GET"): Route("admin"),
     ("auth.user_create", "POST"): Route("admin", data=lambda w: {}, ok=422),
@@ -242,6 +262,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("api.get_scheduling_request", "GET"): Route(
         "api", values=lambda w: {"scheduling_request_id": w.scheduling_request_id}
     ),
+    ("api.insights", "GET"): Route("api"),
     ("api.list_audit_events", "GET"): Route("api", staff_ok=403),  # admin tokens only
     # Admins' tokens only: staff tokens get 403.
     ("api.list_webhook_endpoints", "GET"): Route("api", staff_ok=403),

@@ -277,12 +277,15 @@ def test_gunicorn_sandbox_posts_to_its_own_address_whatever_the_host(tmp_path):
                 time.sleep(0.1)
             assert row is not None and row.delivered_at is not None, server.log()[-3000:]
             assert row.target == f"{server.base_url}/webhooks/cronofy"
-            stored = db.session.scalar(
-                db.select(SchedulingRequest).where(
-                    SchedulingRequest.correlation_id == correlation_id
-                )
+            # The receiver acknowledges once the delivery is stored; its applier builds the
+            # Scheduling Request right after (docs/architecture.md), so wait for that too.
+            query = db.select(SchedulingRequest).where(
+                SchedulingRequest.correlation_id == correlation_id
             )
-            assert stored is not None  # the app's own receiver got it
+            while (stored := db.session.scalar(query)) is None and time.monotonic() < deadline:
+                db.session.commit()
+                time.sleep(0.1)
+            assert stored is not None, server.log()[-3000:]  # the app's own receiver got it
             view_url = stored.recipient_operations["view_url"]
             assert view_url.startswith(f"{server.base_url}/sandbox/bookings/")
             db.engine.dispose()

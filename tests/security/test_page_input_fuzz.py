@@ -37,6 +37,11 @@ PAGES = [
     "/settings",
     "/audit",
     "/audit/export.csv",
+    # Issue 11: outcomes.
+    "/insights",
+    "/insights/export.csv",
+    "/live/tiles",
+    "/links/1/qr.png",
     "/settings/webhooks",
     "/settings/webhooks/1",  # the world's endpoint: its delivery log pages
     "/alerts/silence",
@@ -65,6 +70,15 @@ query_strings = st.fixed_dictionaries(
         "target_type": values,
         "from": values,
         "to": values,
+        # Issue 11: follow-up lists, the requests table's order, insights, QR codes
+        "state": values,
+        "idle_hours": values,
+        "match": values,
+        "sort": values,
+        "tests": values,
+        "group_by": values,
+        "utm_campaign": values,
+        "scale": values,
         # Every list's keyset window and page size (webapp/listing.py)
         "before": st.one_of(cursors, values),
         "start": values,
@@ -99,6 +113,9 @@ def answered(response, what: str) -> None:  # type: ignore[no-untyped-def]
 @example(path="/audit", query={"from": "9999-12-31", "to": "0001-01-01T00:00:00+23:59"})
 @example(path="/audit/export.csv", query={"q": "%_\\", "actor": "\x00b"})
 @example(path="/audit", query={"cursor": encode_cursor("0001-01-01T00:00:00+23:59", 1)})
+@example(path="/insights", query={"from": "9999-12-31", "to": "0001-01-01", "group_by": "day"})
+@example(path="/links", query={"state": "clicked_not_booked", "idle_hours": "99999999"})
+@example(path="/", query={"sort": "upcoming", "cursor": encode_cursor("x", 1)})
 @example(path="/audit", query={"before": encode_cursor("2025-01-01T00:00:00Z", 1), "start": "9"})
 @example(path="/settings/webhooks/1", query={"before": encode_cursor(2**64), "per_page": "25"})
 def test_pages_answer_any_query_string(browser, path, query):
@@ -123,6 +140,9 @@ FORMS = {
     "/tokens": ("name",),
     "/account/password": ("current_password", "new_password", "new_password_confirm"),
     "/login": ("email", "password", "next"),
+    "/account/time-zone": ("time_zone", "next"),
+    "/views": ("page", "name", "query", "shared", "next"),
+    "/links/selected": ("ids", "action", "expires_at", "days", "confirm", "next"),
 }
 
 
@@ -139,6 +159,11 @@ def form_posts(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
 @example(post=("/links/new", {"public_link_id": "1", "expires_at": "9999-12-31T23:59"}))
 @example(post=("/users", {"email": "a\x00@example.com", "name": "\x00", "role": "\x00"}))
 @example(post=("/login", {"email": "a\x00@example.com", "password": "\x00"}))
+@example(
+    post=("/links/selected", {"ids": "1", "action": "set_expiry", "expires_at": "9999-12-31T23:59"})
+)
+@example(post=("/links/selected", {"ids": "1", "action": "extend_expiry", "days": "99999"}))
+@example(post=("/views", {"page": "links", "name": "\x00", "query": "q=\x00"}))
 def test_forms_answer_any_fields(browser, post):
     path, data = post
     response = browser.post(path, data=data)

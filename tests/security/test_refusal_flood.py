@@ -65,7 +65,7 @@ def test_the_event_log_shows_the_counts(app, admin_client):
     for _ in range(3):
         post_signed(admin_client, notification_body(), header="forged")
     page = admin_client.get("/events").get_data(as_text=True)
-    assert "3 refused in the last 24 hours" in page
+    assert "3 requests refused in the last 24 hours" in page
     assert "does not match any configured client secret" in page
 
 

@@ -1,5 +1,5 @@
 """The Embed Secret, the client secrets and SECRET_KEY appear in no page, API answer, CLI
-output or log line (DESIGN §2).
+output or log line (docs/cronofy.md).
 
 The suite-wide check lives in tests/conftest.py: every test of the suite runs under a
 LeakGuard and fails at teardown if a secret of an app (or gunicorn server) it used shows

@@ -139,7 +139,7 @@ def running_server(
 
 
 def check_log_for_secrets(server: Server) -> None:
-    """Fail when the server's log shows one of its secrets (DESIGN §2); names, never values."""
+    """Fail when the server's log shows one of its secrets; names, never values."""
     text = server.log()
     candidates = [
         (name, server.env.get(name, ""))

@@ -86,4 +86,10 @@ def page_limit(default: int = 50, maximum: int = 200) -> int:
 
 
 # Resource modules register their routes on bp when imported.
-from webapp.api import audit_events, links, scheduling_requests, webhook_endpoints  # noqa: E402, F401
+from webapp.api import (  # noqa: E402, F401
+    audit_events,
+    insights,
+    links,
+    scheduling_requests,
+    webhook_endpoints,
+)

@@ -35,6 +35,9 @@ SETTINGS_UPDATED = "settings.updated"
 DELIVERY_REPROCESSED = "delivery.reprocessed"
 RETENTION_PURGED = "retention.purged"
 INVITEE_ERASED = "invitee.erased"
+SAVED_VIEW_SAVED = "saved_view.saved"  # created, or saved again under the same name
+SAVED_VIEW_DELETED = "saved_view.deleted"
+TEST_REQUEST_DELETED = "scheduling_request.test_deleted"  # a settings-page sample, by an admin
 
 ACTIONS = (
     SIGN_IN,
@@ -66,6 +69,9 @@ ACTIONS = (
     DELIVERY_REPROCESSED,
     RETENTION_PURGED,
     INVITEE_ERASED,
+    SAVED_VIEW_SAVED,
+    SAVED_VIEW_DELETED,
+    TEST_REQUEST_DELETED,
 )
 
 TARGET_USER = "user"
@@ -76,6 +82,8 @@ TARGET_WEBHOOK_ENDPOINT = "webhook_endpoint"
 TARGET_DELIVERY = "delivery"
 TARGET_SETTINGS = "settings"
 TARGET_INVITEE = "invitee"
+TARGET_SAVED_VIEW = "saved_view"
+TARGET_SCHEDULING_REQUEST = "scheduling_request"
 
 TARGET_TYPES = (
     TARGET_USER,
@@ -86,6 +94,8 @@ TARGET_TYPES = (
     TARGET_DELIVERY,
     TARGET_SETTINGS,
     TARGET_INVITEE,
+    TARGET_SAVED_VIEW,
+    TARGET_SCHEDULING_REQUEST,
 )
 
 

@@ -16,8 +16,10 @@ from flask import (
 from flask_login import current_user
 
 from webapp.auth import api_tokens, bp, service, signin
+from webapp.auth.time_zone import set_time_zone
 from webapp.auth.views import start_session, throttled_response
 from webapp.templating import BANNER_SESSION_KEY
+from webapp.timezones import zone_choices
 from webapp.urls import safe_next
 
 
@@ -75,13 +77,17 @@ def token_revoke(token_id: int):  # type: ignore[no-untyped-def]
 ACCOUNT_SECTIONS = (
     ("details", "Your details", "auth/account/_details.html"),
     ("password", "Password", "auth/account/_password.html"),
+    ("time-zone", "Time zone", "auth/account/_time_zone.html"),
     ("notifications", "Email notifications", "mail/_preferences.html"),  # saved by webapp/mail
 )
 
 
 def _account_page(errors: dict[str, dict[str, str]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     page = render_template(
-        "auth/account.html", sections=ACCOUNT_SECTIONS, section_errors=errors or {}
+        "auth/account.html",
+        sections=ACCOUNT_SECTIONS,
+        section_errors=errors or {},
+        zone_choices=zone_choices(),
     )
     return page, status
 
@@ -122,6 +128,18 @@ def account_password():  # type: ignore[no-untyped-def]
     start_session(user)  # this session carries on; the others carry the old version
     flash("Your password is changed. Other sessions of your account have ended.", "success")
     return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/time-zone")
+def account_time_zone():  # type: ignore[no-untyped-def]
+    """Set one's time zone: from the account page, or the offer of the browser's own zone
+    that every page shows until one is chosen (templates/auth/_time_zone_offer.html)."""
+    try:
+        user = set_time_zone(current_user.id, request.form.get("time_zone"))
+    except service.ValidationError as error:
+        return _account_page({"time-zone": error.fields}, 422)
+    flash(f"Times are now shown in {user.time_zone}.", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("auth.account") + "#time-zone")
 
 
 @bp.post("/account/banner")

@@ -1,8 +1,9 @@
 """Password rules and hashing: the one place that knows how passwords are stored.
 
 The hash method comes from PASSWORD_HASH_METHOD (pbkdf2:sha256:600000 by default, OWASP's
-floor for PBKDF2-SHA256; DESIGN §5), so it can be raised later without a code change;
-hashes made with an older method are upgraded at the next successful sign-in.
+floor for PBKDF2-SHA256; docs/architecture.md, "Notes learnt the hard way"), so it can be
+raised later without a code change; hashes made with an older method are upgraded at the
+next successful sign-in.
 """
 
 from __future__ import annotations

@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("links", __name__)
 
-from webapp.links import csv_views, tracked_views, views  # noqa: E402, F401  (routes on bp)
+from webapp.links import (  # noqa: E402, F401  (routes on bp)
+    bulk_views,
+    csv_views,
+    qr_views,
+    tracked_views,
+    views,
+)

@@ -22,8 +22,8 @@ from webapp.links import bp, queries
 from webapp.links.bulk import BulkRejected, import_tracked_links, valid_key
 from webapp.links.csv_io import BULK_COLUMNS, MAX_BULK_ROWS, csv_lines, csv_text, template_csv
 from webapp.links.inputs import parse_id
+from webapp.links.list_args import list_filters
 from webapp.links.queries import OWNER_ALL
-from webapp.links.tracked_views import list_filters
 from webapp.models import UTM_KEYS, LinkBatch, utcnow
 from webapp.templating import iso_utc
 from webapp.urls import short_url
@@ -37,6 +37,8 @@ EXPORT_COLUMNS = (
     "click_count",
     "created_at",
     "disabled",
+    "last_clicked_at",  # by a person; the follow-up lists filter on it
+    "booking_status",  # the latest Scheduling Request's status, blank when none arrived
 )
 
 
@@ -92,11 +94,13 @@ def tracked_links_batch(batch_id: int):  # type: ignore[no-untyped-def]
 
 
 def batch_downloads(batch: LinkBatch) -> list[tuple[str, str]]:
-    """Downloads offered beside the CSV on a batch's page, as (label, url) pairs.
-
-    The hook for more of them: the QR codes of the batch as a ZIP file belong here.
-    """
-    return []
+    """Downloads offered beside the CSV on a batch's page, as (label, url) pairs: the
+    batch's QR codes, a PNG per link in a ZIP file (webapp/links/qr_views.py)."""
+    if not batch.link_count:
+        return []
+    return [
+        ("QR codes (ZIP of PNGs)", url_for("links.tracked_links_batch_qr_zip", batch_id=batch.id))
+    ]
 
 
 @bp.get("/links/bulk/<int:batch_id>/links.csv")
@@ -139,8 +143,11 @@ def tracked_links_export():  # type: ignore[no-untyped-def]
 
     def rows():  # type: ignore[no-untyped-def]
         for batch in queries.iter_tracked_links(filters):
-            counts = queries.click_counts([link.id for link in batch])
+            ids = [link.id for link in batch]
+            counts = queries.click_counts(ids)
+            bookings = queries.booking_states(ids)
             for link in batch:
+                booking = bookings.get(link.id)
                 yield [
                     link.correlation_id,
                     link.label,
@@ -150,6 +157,8 @@ def tracked_links_export():  # type: ignore[no-untyped-def]
                     counts.get(link.id, 0),
                     iso_utc(link.created_at),
                     "true" if link.disabled_at else "false",
+                    iso_utc(link.last_clicked_at),
+                    booking.status if booking else "",
                 ]
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

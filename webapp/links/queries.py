@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.links.inputs import MAX_ID
 from webapp.models import LinkBatch, PublicLink, SchedulingRequest, TrackedLink, Visit
 from webapp.models.retention import purged_visits
+from webapp.outcomes import state_condition
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 OWNER_MINE = "mine"
@@ -43,6 +44,10 @@ class LinkFilters:
     user_id: int | None = None  # whose links "mine" means
     correlation_id: str | None = None  # exact match (the API's filter)
     batch_id: int | None = None  # the links one bulk upload created
+    # Follow-up (webapp/outcomes.py): clicked_not_booked, not_clicked or booked; with
+    # `clicked_before`, only links whose last person click is older than it.
+    state: str | None = None
+    clicked_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ def matching(query: Select[Any], filters: LinkFilters) -> Select[Any]:
         query = query.where(TrackedLink.correlation_id == filters.correlation_id)
     if filters.batch_id is not None:
         query = query.where(TrackedLink.batch_id == filters.batch_id)
+    if filters.state:
+        query = query.where(state_condition(filters.state))
+    if filters.clicked_before is not None:
+        query = query.where(TrackedLink.last_clicked_at <= filters.clicked_before)
     return query
 
 

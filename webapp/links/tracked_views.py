@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     abort,
@@ -16,42 +17,17 @@ from flask import (
 from flask_login import current_user
 
 from webapp.links import bp, queries, service, windows
+from webapp.links.followup import DEFAULT_IDLE_HOURS, STATE_WORDS
 from webapp.links.inputs import InvalidInput, parse_id
-from webapp.links.validation import parse_utc_local
+from webapp.links.list_args import list_filters
+from webapp.links.timeline import link_timeline
+from webapp.links.validation import local_time_parser
 from webapp.listing import PageRequest, make_pager
+from webapp.localtime import local_input, viewer_zone, viewer_zone_name
 from webapp.models import UTM_KEYS, TrackedLink
 from webapp.pagination import InvalidCursor
+from webapp.savedviews.queries import clean_query, views_for_page
 from webapp.urls import request_url, safe_next, short_url
-
-
-def list_filters() -> tuple[queries.LinkFilters, dict[str, str]]:
-    """The list's filters from the query string, and the args that reproduce them.
-
-    "Created by" defaults the same way for everyone: "Mine" when you have created links,
-    else "Anyone".
-    """
-    owner = request.args.get("owner", "")
-    if owner not in (queries.OWNER_MINE, queries.OWNER_ALL):
-        has_own = queries.has_tracked_links(current_user.id)
-        owner = queries.OWNER_MINE if has_own else queries.OWNER_ALL
-    raw_public = request.args.get("public_link", "")
-    public_link_id = parse_id(raw_public)
-    batch_id = parse_id(request.args.get("batch", ""))
-    q = request.args.get("q", "").replace("\x00", "").strip()[:200]
-    args = {
-        "q": q,
-        "public_link": str(public_link_id or ""),
-        "owner": owner,
-        "batch": str(batch_id or ""),
-    }
-    filters = queries.LinkFilters(
-        q=q,
-        public_link_id=public_link_id,
-        owner=owner,
-        user_id=current_user.id,
-        batch_id=batch_id,
-    )
-    return filters, {key: value for key, value in args.items() if value}
 
 
 @bp.get("/links")
@@ -75,8 +51,13 @@ def tracked_links():  # type: ignore[no-untyped-def]
         public_links=queries.all_public_links(),
         pager=make_pager(window, wanted, "links.tracked_links", args, total, "tracked links"),
         first_page=wanted.is_first,
-        filtered=bool(filters.q or filters.public_link_id or filters.batch_id),
+        filtered=bool(filters.q or filters.public_link_id or filters.batch_id or filters.state),
         now=datetime.now(UTC),
+        state_words=STATE_WORDS,
+        idle_hours=int(args.get("idle_hours", DEFAULT_IDLE_HOURS)),
+        saved_views=views_for_page("links"),
+        saved_query=clean_query("links", urlencode(args)),
+        recent_clicks=windows.count_recent_clicks(filters),
         **_helpers(),
     )
 
@@ -86,7 +67,7 @@ def tracked_link_new():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         values = _tracked_link_form()
         try:
-            link = service.create_tracked_link(current_user, values, parse_expiry=parse_utc_local)
+            link = service.create_tracked_link(current_user, values, parse_expiry=_expiry_parser())
         except InvalidInput as invalid:
             return _tracked_form_page(values, invalid.fields, status=422)
         flash("Tracked link created. Copy its short URL below and send it.", "success")
@@ -107,6 +88,7 @@ def tracked_link_detail(link_id: int):  # type: ignore[no-untyped-def]
         booking=queries.booking_states([link.id]).get(link.id),
         visits=queries.recent_visits(link.id),
         visit_total=queries.visit_count(link.id),
+        timeline=link_timeline(link),
         now=datetime.now(UTC),
         **_helpers(),
     )
@@ -124,11 +106,16 @@ def tracked_link_update(link_id: int):  # type: ignore[no-untyped-def]
     link = _changeable_tracked_link(link_id)
     values = _tracked_link_form()
     try:
-        service.update_tracked_link(current_user, link_id, values, parse_expiry=parse_utc_local)
+        service.update_tracked_link(current_user, link_id, values, parse_expiry=_expiry_parser())
     except InvalidInput as invalid:
         return _edit_page(link, values, invalid.fields, status=422)
     flash("Tracked link saved.", "success")
     return redirect(url_for("links.tracked_link_detail", link_id=link_id))
+
+
+def _expiry_parser():  # type: ignore[no-untyped-def]
+    """The expiry field takes the person's own local time (their zone, else UTC)."""
+    return local_time_parser(viewer_zone(), viewer_zone_name())
 
 
 def _tracked_link(link_id: int) -> TrackedLink:
@@ -218,7 +205,7 @@ def _values_of(link: TrackedLink) -> dict[str, Any]:
         "correlation_id": link.correlation_id,
         "label": link.label,
         "utm": {key: getattr(link, key) or "" for key in UTM_KEYS},
-        "expires_at": link.expires_at.strftime("%Y-%m-%dT%H:%M") if link.expires_at else "",
+        "expires_at": local_input(link.expires_at),
         "allow_repeat_bookings": link.allow_repeat_bookings,
     }
 

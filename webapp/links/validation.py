@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -229,6 +230,24 @@ def _to_utc(parsed: datetime) -> datetime:
         return parsed.astimezone(UTC)
     except OverflowError as exc:
         raise InvalidValue("is out of range") from exc
+
+
+def local_time_parser(zone: tzinfo, zone_name: str) -> Callable[[str | None], datetime | None]:
+    """A reader of a form's datetime-local value ('2030-01-31T17:00') as a time in `zone`
+    (the person's own), to aware UTC; '' -> None. A value with an offset keeps it."""
+
+    def parse(value: str | None) -> datetime | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise InvalidValue(
+                f"is not a date and time (YYYY-MM-DD HH:MM, in {zone_name})"
+            ) from exc
+        return _to_utc(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone))
+
+    return parse
 
 
 def parse_utc_local(value: str | None) -> datetime | None:

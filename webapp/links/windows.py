@@ -6,6 +6,7 @@ from either reads the same. The counts stop at listing.COUNT_CAP.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,6 +51,15 @@ def tracked_links_window(filters: LinkFilters, wanted: PageRequest) -> Window[Tr
 
 def count_tracked_links(filters: LinkFilters) -> Count:
     return capped_count(matching(select(TrackedLink.id), filters))
+
+
+def count_recent_clicks(filters: LinkFilters) -> Count | None:
+    """For a follow-up list that leaves out recent clicks: how many it leaves out."""
+    if filters.clicked_before is None:
+        return None
+    recent = replace(filters, clicked_before=None)
+    query = matching(select(TrackedLink.id), recent)
+    return capped_count(query.where(TrackedLink.last_clicked_at > filters.clicked_before))
 
 
 def _id_key(cursor: str) -> tuple[int]:

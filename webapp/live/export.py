@@ -1,8 +1,11 @@
 """CSV export of exactly the rows the dashboard's filters select, every page of them.
 
-Streamed a keyset batch at a time so that a large export needs neither memory nor a long
-transaction. Cells that a spreadsheet would run as a formula are neutralised (OWASP's
-"CSV injection" advice): Cronofy relays whatever an invitee typed.
+Times are ISO-8601 UTC, whoever exports; `event_start` / `event_end` are the meeting's,
+blank when no notification said. Test notifications (webapp/samples.py) are never
+exported (the view asks for that). Streamed a keyset batch at a time so that a large
+export needs neither memory nor a long transaction. Cells that a spreadsheet would run
+as a formula are neutralised (OWASP's "CSV injection" advice): Cronofy relays whatever
+an invitee typed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ HEADER = (
     "notification_count",
     "scheduling_request_id",
     "first_notified_at",
+    "event_start",
+    "event_end",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -66,5 +71,7 @@ def csv_lines(filters: RequestFilters) -> Iterator[str]:
                 row.notification_count,
                 row.scheduling_request_id,
                 iso_utc(request.first_notified_at),
+                iso_utc(row.meeting_starts_at),
+                iso_utc(row.meeting_ends_at),
             ]
         )

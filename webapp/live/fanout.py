@@ -9,8 +9,10 @@ and rendered once per (request, newest delivery) per process, and shared.
 
 The key is the request and the newest delivery the stream is reporting for it: the row is
 read after that delivery was applied, so it shows that change or a later one, and the next
-change has a new key. The cache lives on the app, not the module: tests build many apps in
-one process, and a database emptied between them hands out the same ids again.
+change has a new key. And the viewer's time zone: a row shows its times in it
+(webapp/localtime.py), so streams share rows with the viewers of the same zone. The
+cache lives on the app, not the module: tests build many apps in one process, and a
+database emptied between them hands out the same ids again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import datetime
 from flask import current_app
 
 from webapp.live.rows import load_rows, render_row
+from webapp.localtime import viewer_zone_name
 
 CACHE_SIZE = 4096  # rows; a few seconds of changes under load, a few MB of HTML
 
@@ -40,17 +43,17 @@ class RowCache:
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
-        self._rows: OrderedDict[tuple[int, int], SharedRow] = OrderedDict()
+        self._rows: OrderedDict[tuple[int, int, str], SharedRow] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[int, int]) -> SharedRow | None:
+    def get(self, key: tuple[int, int, str]) -> SharedRow | None:
         with self._lock:
             row = self._rows.get(key)
             if row is not None:
                 self._rows.move_to_end(key)
             return row
 
-    def put(self, key: tuple[int, int], row: SharedRow) -> None:
+    def put(self, key: tuple[int, int, str], row: SharedRow) -> None:
         with self._lock:
             self._rows[key] = row
             self._rows.move_to_end(key)
@@ -68,10 +71,11 @@ def _cache() -> RowCache:
 def shared_rows(newest_delivery: dict[int, int]) -> list[SharedRow]:
     """The rows for {request pk: newest delivery id}, oldest activity first."""
     cache = _cache()
+    zone = viewer_zone_name()
     found: dict[int, SharedRow] = {}
     missing = []
     for request_id, delivery_id in newest_delivery.items():
-        row = cache.get((request_id, delivery_id))
+        row = cache.get((request_id, delivery_id, zone))
         if row is None:
             missing.append(request_id)
         else:
@@ -83,6 +87,6 @@ def shared_rows(newest_delivery: dict[int, int]) -> list[SharedRow]:
             html=render_row(loaded),
             order=(loaded.updated_at, loaded.id),
         )
-        cache.put((loaded.id, newest_delivery[loaded.id]), row)
+        cache.put((loaded.id, newest_delivery[loaded.id], zone), row)
         found[loaded.id] = row
     return sorted(found.values(), key=lambda row: row.order)

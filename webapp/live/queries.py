@@ -22,10 +22,14 @@ from webapp.extensions import db
 from webapp.live.search import not_a_plan, text_search
 from webapp.models import PublicLink, SchedulingRequest, User
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
+from webapp.samples import real_requests
 from webapp.security import MAX_DATABASE_ID
 
 PAGE_SIZE = 50
 OWNER_CHOICES = ("all", "mine")
+SORT_NEWEST, SORT_UPCOMING = "", "upcoming"
+SORT_CHOICES = (SORT_NEWEST, SORT_UPCOMING)
+MATCH_CHOICES = ("", "matched", "unmatched")
 MAX_QUERY_LENGTH = 200
 
 
@@ -40,6 +44,10 @@ class RequestFilters:
     text: str = ""
     correlation_id: str | None = None
     updated_since: datetime | None = None
+    matched: bool | None = None  # tied to a tracked link (True), not tied (False), either
+    # Test notifications (webapp/samples.py): the API lists them; the pages hide them
+    # unless asked, and exports and figures never count them.
+    include_tests: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,9 @@ class PageFilters:
     public_link: str = ""
     owner: str = "all"
     q: str = ""
+    match: str = ""  # "", "matched" or "unmatched"
+    sort: str = SORT_NEWEST  # newest activity first, or upcoming meetings first
+    tests: bool = False  # show test notifications too
     ignored: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -64,21 +75,38 @@ class PageFilters:
         if owner not in OWNER_CHOICES:
             ignored["owner"] = owner
             owner = "all"
+        choices = {"match": MATCH_CHOICES, "sort": SORT_CHOICES}
+        chosen = {name: _without_nul(args.get(name)).strip() for name in choices}
+        for name, allowed in choices.items():
+            if chosen[name] not in allowed:
+                ignored[name] = chosen[name][:200]
+                chosen[name] = ""
         return cls(
             status=_without_nul(args.get("status")).strip()[:200],
             public_link=public_link,
             owner=owner,
             q=" ".join(_without_nul(args.get("q")).split())[:MAX_QUERY_LENGTH],
+            match=chosen["match"],
+            sort=chosen["sort"],
+            tests=args.get("tests") in ("1", "show", "on"),
             ignored=ignored,
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.public_link or self.owner != "all" or self.q)
+        """Whether the rows are narrowed (the order and test notifications aside)."""
+        return bool(self.status or self.public_link or self.owner != "all" or self.q or self.match)
 
     def query_args(self) -> dict[str, str]:
         """The non-default filters, for url_for() (pager, stream, export links)."""
-        args = {"status": self.status, "public_link": self.public_link, "q": self.q}
+        args = {
+            "status": self.status,
+            "public_link": self.public_link,
+            "q": self.q,
+            "match": self.match,
+            "sort": self.sort,
+            "tests": "1" if self.tests else "",
+        }
         if self.owner != "all":
             args["owner"] = self.owner
         return {key: value for key, value in args.items() if value}
@@ -90,6 +118,8 @@ class PageFilters:
             public_link_id=int(self.public_link) if self.public_link else None,
             owner_id=user_id if self.owner == "mine" else None,
             text=self.q.lower(),
+            matched={"matched": True, "unmatched": False}.get(self.match),
+            include_tests=self.tests,
         )
 
 
@@ -126,6 +156,11 @@ def conditions(filters: RequestFilters, *, few_rows: bool = False) -> list[Colum
         clauses.append(planned(SchedulingRequest.correlation_id) == filters.correlation_id)
     if filters.updated_since is not None:
         clauses.append(planned(SchedulingRequest.updated_at) >= filters.updated_since)
+    if filters.matched is not None:
+        link = planned(SchedulingRequest.tracked_link_id)
+        clauses.append(link.is_not(None) if filters.matched else link.is_(None))
+    if not filters.include_tests:
+        clauses.append(real_requests())
     clauses.extend(search.clauses)
     return clauses
 

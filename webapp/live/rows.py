@@ -15,7 +15,9 @@ from flask import get_template_attribute
 
 from webapp.extensions import db
 from webapp.live.queries import RequestFilters, row_select
+from webapp.meetings import meeting_of
 from webapp.models import SchedulingRequest
+from webapp.samples import is_test_request
 from webapp.urls import request_url, tracked_link_path
 
 
@@ -35,8 +37,14 @@ class RequestRow:
     public_link_name: str | None
     owner: str | None
     notification_count: int
+    meeting_starts_at: datetime | None
+    meeting_ends_at: datetime | None
     # Changes whenever the row's content can change; the browser skips re-sent rows.
     version: str
+
+    @property
+    def is_test(self) -> bool:
+        return is_test_request(self.scheduling_request_id)
 
     @property
     def detail_url(self) -> str:
@@ -67,6 +75,7 @@ def to_row(
     owner_email: str | None,
 ) -> RequestRow:
     invitee = first_recipient(request.recipients)
+    starts_at, ends_at = meeting_of(request)
     return RequestRow(
         id=request.id,
         scheduling_request_id=request.scheduling_request_id,
@@ -80,6 +89,8 @@ def to_row(
         public_link_name=public_link_name,
         owner=owner_name or owner_email,
         notification_count=request.notification_count or 0,
+        meeting_starts_at=starts_at,
+        meeting_ends_at=ends_at,
         version=f"{request.last_delivery_id}.{request.notification_count}."
         f"{request.updated_at.timestamp():.6f}",
     )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+from urllib.parse import urlencode
+
 from flask import (
     Response,
     abort,
     current_app,
     flash,
+    get_template_attribute,
+    redirect,
     render_template,
     request,
     stream_with_context,
@@ -15,7 +21,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.display import http_url
+from webapp.display import http_url, plural
 from webapp.extensions import db
 from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
 from webapp.live import bp
@@ -23,6 +29,7 @@ from webapp.live.capacity import StreamsFull, client_gone_check, stream_slots
 from webapp.live.detail import RequestNotFound, load_detail
 from webapp.live.export import csv_lines
 from webapp.live.queries import (
+    SORT_UPCOMING,
     PageFilters,
     conditions,
     decode_page_cursor,
@@ -39,8 +46,16 @@ from webapp.live.stream import (
     resume_cursor,
     start_cursor,
 )
-from webapp.models import PublicLink, SchedulingRequest, TrackedLink, utcnow
-from webapp.pagination import InvalidCursor
+from webapp.live.test_requests import NotAllowed, NotATest, delete_test_request
+from webapp.live.tiles import overview
+from webapp.localtime import viewer_zone
+from webapp.meetings import meeting_of
+from webapp.models import PublicLink, SchedulingRequest, TrackedLink, User, utcnow
+from webapp.pagination import InvalidCursor, encode_cursor
+from webapp.samples import is_test_request
+from webapp.savedviews.queries import clean_query, views_for_page
+from webapp.statuses import DECLINED_STATUSES
+from webapp.timezones import local_midnight, local_today
 from webapp.urls import short_url, tracked_link_path
 
 
@@ -64,20 +79,33 @@ def index():  # type: ignore[no-untyped-def]
     wanted = PageRequest.from_args(request.args)
     # Taken before the rows are read: a change in between is sent again, never missed.
     feed_cursor = start_cursor()
+    upcoming = filters.sort == SORT_UPCOMING
+    statement, keyset = row_select(resolved), REQUEST_KEYSET
+    counted = select(SchedulingRequest.id).where(*conditions(resolved))
+    if upcoming:
+        # Meetings still to come: from today on, and not declined or cancelled.
+        ahead = (
+            SchedulingRequest.meeting_starts_at >= upcoming_since(),
+            SchedulingRequest.status.not_in(DECLINED_STATUSES),
+        )
+        statement, counted, keyset = statement.where(*ahead), counted.where(*ahead), UPCOMING_KEYSET
     try:
-        window = fetch_window(row_select(resolved), REQUEST_KEYSET, wanted, _rows)
+        window = fetch_window(statement, keyset, wanted, _rows)
     except InvalidCursor:
-        flash("That page link is not valid; showing the newest requests instead.", "warning")
+        flash("That page link is not valid; showing the first page instead.", "warning")
         wanted = PageRequest(size=wanted.size)
-        window = fetch_window(row_select(resolved), REQUEST_KEYSET, wanted, _rows)
+        window = fetch_window(statement, keyset, wanted, _rows)
     rows = rows_from_results(window.items)
     args = filters.query_args()
-    total = capped_count(select(SchedulingRequest.id).where(*conditions(resolved)))
+    total = capped_count(counted)
     return render_template(
         "live/index.html",
         rows=rows,
         filters=filters,
         cursor=None if window.start == 1 and window.prev_cursor is None else "1",
+        upcoming=upcoming,
+        saved_views=views_for_page("requests"),
+        saved_query=clean_query("requests", urlencode(args)),
         pager=make_pager(window, wanted, "live.index", args, total, noun="requests"),
         first_url=url_for("live.index", **args, **wanted.size_args()),
         stream_url=url_for("live.stream", **args),
@@ -86,7 +114,17 @@ def index():  # type: ignore[no-untyped-def]
         statuses=status_choices(filters.status),
         public_links=public_link_choices(),
         setup=_first_run_state() if not rows and wanted.is_first and not filters.active else None,
+        overview=overview(utcnow(), viewer_zone()),
     )
+
+
+@bp.get("/live/tiles")
+def tiles():  # type: ignore[no-untyped-def]
+    """The overview tiles alone, for static/js/tiles.js to refresh them."""
+    macro = get_template_attribute("live/_tiles.html", "overview_tiles")
+    response = Response(str(macro(overview(utcnow(), viewer_zone()))), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _rows(statement):  # type: ignore[no-untyped-def]
@@ -99,13 +137,27 @@ REQUEST_KEYSET: Keyset = Keyset(
     encode=lambda result: encode_page_cursor(result[0]),
     decode=decode_page_cursor,
 )
+# Upcoming meetings first: by meeting start, over its index, from the start of the
+# viewer's today (so this morning's meetings stay on the list all day).
+UPCOMING_KEYSET: Keyset = Keyset(
+    columns=(SchedulingRequest.meeting_starts_at, SchedulingRequest.id),
+    descending=False,
+    encode=lambda result: encode_cursor(result[0].meeting_starts_at.isoformat(), result[0].id),
+    decode=decode_page_cursor,  # the same (time, id) shape
+)
+
+
+def upcoming_since() -> datetime:
+    return local_midnight(local_today(utcnow(), viewer_zone()), viewer_zone())
 
 
 @bp.get("/live/stream")
 def stream():  # type: ignore[no-untyped-def]
     filters = PageFilters.from_args(request.args)
-    # Plain values only: the generator outlives this request's database session.
+    # Plain values only: the generator outlives this request's database session. The
+    # viewer's zone is read now, for the rows the generator renders later.
     user_id, session_version = current_user.id, current_user.session_version
+    viewer_zone()
     cursor = resume_cursor(
         parse_cursor(request.headers.get("Last-Event-ID"), request.args.get("cursor"))
     )
@@ -141,7 +193,10 @@ def stream():  # type: ignore[no-untyped-def]
 
 @bp.get("/requests/export.csv")
 def export():  # type: ignore[no-untyped-def]
-    filters = PageFilters.from_args(request.args).resolve(current_user.id)
+    # Test notifications are never exported, whatever the page shows.
+    filters = replace(
+        PageFilters.from_args(request.args).resolve(current_user.id), include_tests=False
+    )
     filename = f"scheduling-requests-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
         stream_with_context(csv_lines(filters)),
@@ -151,6 +206,27 @@ def export():  # type: ignore[no-untyped-def]
             "Cache-Control": "no-store",
         },
     )
+
+
+@bp.post("/requests/test-notifications/delete")
+def delete_test_request_view():  # type: ignore[no-untyped-def]
+    """Admins delete a test notification (the settings page's sample), with its deliveries."""
+    scheduling_request_id = request.form.get("scheduling_request_id", "")
+    try:
+        count = delete_test_request(_me(), scheduling_request_id)
+    except NotAllowed:
+        abort(403, "Only admins can delete test notifications.")
+    except NotATest:
+        abort(404, "No test notification has that id.")
+    flash(
+        f"Deleted the test notification and its {plural(count, 'delivery', 'deliveries')}.",
+        "success",
+    )
+    return redirect(url_for("live.index", tests="1"), 303)
+
+
+def _me() -> User:
+    return db.session.get(User, int(current_user.id))  # the loaded user, not its proxy
 
 
 # path: Cronofy owns the id, and one with a "/" in it must still have a page.
@@ -168,4 +244,6 @@ def request_detail(scheduling_request_id: str):  # type: ignore[no-untyped-def]
         http_url=http_url,
         tracked_link_url=tracked_link_path(tracked_link.id) if tracked_link else None,
         short_url=short_url(tracked_link.slug) if tracked_link else None,
+        is_test=is_test_request(detail.request.scheduling_request_id),
+        meeting=meeting_of(detail.request),
     )

@@ -25,6 +25,7 @@ from webapp.models.retention import PeriodicRun, PurgedVisitCount
 from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
+from webapp.models.views import VIEW_PAGES, SavedView
 
 __all__ = [
     "DELIVERY_APPLIED",
@@ -40,6 +41,7 @@ __all__ = [
     "ROLE_ADMIN",
     "ROLE_STAFF",
     "UTM_KEYS",
+    "VIEW_PAGES",
     "ApiToken",
     "AuditEvent",
     "AuditLogIsAppendOnly",
@@ -55,6 +57,7 @@ __all__ = [
     "RefusedDelivery",
     "SandboxBooking",
     "SandboxClaim",
+    "SavedView",
     "SchedulingRequest",
     "SilenceEpisode",
     "TrackedLink",

@@ -34,6 +34,8 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_action_at", "action", "at", "id"),
         Index("ix_audit_events_actor_at", "actor_id", "at", "id"),
         Index("ix_audit_events_target_at", "target_type", "at", "id"),
+        # One thing's history (a tracked link's timeline, webapp/links/timeline.py).
+        Index("ix_audit_events_target_id_at", "target_type", "target_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

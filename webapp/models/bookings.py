@@ -70,6 +70,9 @@ class SchedulingRequest(db.Model):
         Index("ix_scheduling_requests_tracked_link", "tracked_link_id"),
         Index("ix_scheduling_requests_correlation_id", "correlation_id"),
         Index("ix_scheduling_requests_public_link_updated", "public_link_id", "updated_at", "id"),
+        # The requests table's "upcoming meetings" order, and bookings in a period (tiles).
+        Index("ix_scheduling_requests_meeting", "meeting_starts_at", "id"),
+        Index("ix_scheduling_requests_first_notified", "first_notified_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +94,9 @@ class SchedulingRequest(db.Model):
     utm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     event_start: Mapped[str | None] = mapped_column(String(100))  # shown if a payload has one
     event_end: Mapped[str | None] = mapped_column(String(100))
+    # The same times as aware UTC datetimes, or None (webapp/meetings.py).
+    meeting_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    meeting_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notification_count: Mapped[int] = mapped_column(default=0)
     last_delivery_id: Mapped[int | None] = mapped_column()
     first_notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

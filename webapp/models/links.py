@@ -90,6 +90,11 @@ class TrackedLink(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("link_batches.id"), index=True)
+    # Person clicks (human visits), kept by the visit writer in the transaction that stores
+    # the visits (webapp/clicks.py), so figures and follow-up lists read one row per link.
+    person_clicks: Mapped[int] = mapped_column(default=0, server_default="0")
+    first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     public_link: Mapped[PublicLink] = relationship()
     created_by: Mapped[User | None] = relationship()
@@ -107,8 +112,9 @@ class Visit(db.Model):
         Index("ix_visits_tracked_link_at", "tracked_link_id", "at"),
         # Covers the click counts of a page of tracked links (human visits per link).
         Index("ix_visits_tracked_link_agent", "tracked_link_id", "agent_class"),
-        # The silence alarm: "the first / how many person clicks since T" across all links.
-        Index("ix_visits_agent_class_at", "agent_class", "at"),
+        # Person clicks in a period, whatever the link: the overview tiles, and the silence
+        # alarm's "the first / how many person clicks since T".
+        Index("ix_visits_agent_at", "agent_class", "at", "tracked_link_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -33,6 +33,9 @@ class User(UserMixin, db.Model):
     email_on_booking: Mapped[bool] = mapped_column(default=True, server_default=true())
     email_daily_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An IANA name (webapp/timezones.py) every time on a page is shown in; None until the
+    # person accepts their browser's or picks one (pages then show UTC).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     api_tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 

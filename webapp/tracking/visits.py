@@ -31,6 +31,7 @@ from flask import Flask
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from webapp.clicks import count_person_clicks
 from webapp.database import write_transaction
 from webapp.extensions import db
 from webapp.models import Visit
@@ -187,10 +188,13 @@ class VisitRecorder:
 
 def _write(visits: list[PendingVisit]) -> None:
     """One INSERT (executemany for several rows) in one write transaction, with the
-    `tracked_link.clicked` messages for people's redirects (outbound webhooks) in the same
-    transaction: a click is announced if and only if it was recorded."""
+    links' person-click counters (webapp/clicks.py) and the `tracked_link.clicked` messages
+    for people's redirects (outbound webhooks) in the same transaction: a click is counted
+    and announced if and only if it was recorded."""
     with write_transaction():
-        db.session.connection().execute(_INSERT, [visit._asdict() for visit in visits])
+        connection = db.session.connection()
+        connection.execute(_INSERT, [visit._asdict() for visit in visits])
+        count_person_clicks(connection, visits)
         emit_tracked_link_clicks(
             (visit.tracked_link_id, visit.at)
             for visit in visits

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from webapp.meetings import END, START, meeting_columns
 from webapp.models import DELIVERY_APPLIED, DELIVERY_STALE
 from webapp.models.links import CRONOFY_HOSTS
 from webapp.models.search_terms import search_fields, search_terms
@@ -27,11 +28,13 @@ from webapp.webhooks.payload import OPTIONAL_FIELDS, Notification
 ENDED_WORDS = ("decline", "cancel")
 
 
+MEETING_COLUMNS = (START, END)
 # Everything a notification decides; the counters are kept apart (see store.py).
 STATE = (
     "status",
     "last_triggered_at",
     *OPTIONAL_FIELDS,  # summary, recipients, ... as far as the notification carries them
+    *MEETING_COLUMNS,  # event_start / event_end read as aware UTC datetimes
     "utm",
     "captured_data",
     "correlation_id",
@@ -141,6 +144,8 @@ def _take_state(
     for name in OPTIONAL_FIELDS:
         if name in notification.carried:
             state[name] = getattr(notification, name)
+    # The requests table sorts and shows meetings in each viewer's zone from these.
+    state.update(meeting_columns(state["event_start"], state["event_end"]))
     # A notification without any scheduler metadata says nothing about the booking link,
     # so it keeps the tie (and answers) that earlier notifications established.
     if not notification.has_metadata:
