@@ -5,21 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.support import factories
+from tests.support import bookings, factories
 from webapp.extensions import db
-from webapp.models import PublicLink, User
+from webapp.models import PublicLink
 
 GOOD_URL = "https://app.cronofy.com/pls/Q5-ZDPM8"
 
 
 def sign_in_session(app, client, user_id: int):
     """Sign a user in through the session, as Flask-Login would (no /login needed)."""
-    with app.app_context():
-        session_id = db.session.get(User, user_id).get_id()
-    with client.session_transaction() as session:
-        session["_user_id"] = session_id
-        session["_fresh"] = True
-    return client
+    return bookings.sign_in(client, user_id)
 
 
 @pytest.fixture

@@ -43,7 +43,12 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": None,
     "TRUSTED_PROXIES": 0,
     "TRUSTED_HOSTS": None,  # None: PUBLIC_BASE_URL's host, else the loopback names
+    # Sign-in throttle (webapp/auth/throttle.py): failures per (account, address) pair
+    # and per address before a pause; failures per account before it is slowed down.
     "LOGIN_THROTTLE_LIMIT": 10,
+    "LOGIN_THROTTLE_ADDRESS_LIMIT": 50,
+    "LOGIN_THROTTLE_ACCOUNT_FREE": 10,
+    "LOGIN_THROTTLE_ACCOUNT_MAX_DELAY": 300,  # seconds
     "LOGIN_THROTTLE_WINDOW": timedelta(minutes=15),
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:600000",
     "SSE_POLL_INTERVAL": 0.25,
