@@ -32,6 +32,7 @@ FEATURES = (
     "organisation",
     "insights",
     "savedviews",
+    "retention",
 )
 # Modules every feature may build on; none of them may reach up into a feature.
 LOWER_LAYERS = (

@@ -223,6 +223,11 @@ ROUTES: dict[tuple[str, str], Route] = {
         "admin", values=lambda w: {"delivery_id": w.failed_delivery_id}, data=lambda w: {}, ok=302
     ),
     ("webhooks.reprocess_failed", "POST"): Route("admin", data=lambda w: {}, ok=302),
+    # Erasing an invitee (issue 12 §5): admins only; a POST naming no request finds none.
+    ("retention.confirm_erase", "GET"): Route(
+        "admin", values=lambda w: {"request": w.scheduling_request_id, "recipient": 0}
+    ),
+    ("retention.erase_invitee", "POST"): Route("admin", data=lambda w: {}, ok=404),
     # The audit log (issue 12 §4): read-only, so only GET routes exist to classify.
     ("audit.audit_log", "GET"): Route("admin"),
     ("audit.audit_export", "GET"): Route("admin"),

@@ -21,6 +21,7 @@ from webapp.models.outbound import (
     WebhookEndpoint,
 )
 from webapp.models.outbox import OutboxAttempt, OutboxMessage
+from webapp.models.retention import PeriodicRun, PurgedVisitCount
 from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
 from webapp.models.users import (
@@ -58,7 +59,9 @@ __all__ = [
     "OutboxMessage",
     "LinkBatch",
     "OrganisationProfile",
+    "PeriodicRun",
     "PublicLink",
+    "PurgedVisitCount",
     "RefusedDelivery",
     "SandboxBooking",
     "SandboxClaim",
