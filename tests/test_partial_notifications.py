@@ -104,3 +104,26 @@ def test_an_older_partial_notification_still_changes_nothing(app, client):
     post_signed(client, older)
     row = scheduling_request(app, "srq_old_partial")
     assert row.status == "time_chosen" and row.summary == "Interview at Globex"
+
+
+def test_the_receiver_keeps_the_meeting_time_a_notification_carries(app, client):
+    """Issue 11: the meeting columns follow the event times the newest notification said;
+    one that says none keeps them, a reschedule moves them."""
+    london = {"time": "2026-03-03T14:30:00", "tzid": "Europe/London"}
+    event = {"start": london, "end": "2026-03-03T15:00:00Z", "metadata": {"scheduler": {}}}
+    srq = "srq_meeting"
+    assert post_signed(client, notification_body(srq, event=event)).status_code == 200
+    row = scheduling_request(app, srq)
+    assert row.meeting_starts_at.isoformat() == "2026-03-03T14:30:00+00:00"
+    assert row.meeting_ends_at.isoformat() == "2026-03-03T15:00:00+00:00"
+    later = bare(srq, "2025-01-19T17:00:00Z", "scheduling_request_updated")
+    assert post_signed(client, later).status_code == 200
+    assert scheduling_request(app, srq).meeting_starts_at == row.meeting_starts_at
+    moved = {"start": "2026-03-04T09:00:00-05:00", "metadata": {"scheduler": {}}}
+    rescheduled = notification_body(
+        srq, "scheduling_request_rescheduled", "2025-01-19T18:00:00Z", event=moved
+    )
+    assert post_signed(client, rescheduled).status_code == 200
+    row = scheduling_request(app, srq)
+    assert row.meeting_starts_at.isoformat() == "2026-03-04T14:00:00+00:00"
+    assert row.meeting_ends_at is None  # no end said: none kept from the old time
