@@ -250,13 +250,19 @@ def set_password(user_id: int, password: str, password_confirm: str | None = Non
     errors = check_new_password(password, password_confirm)
     if errors:
         raise ValidationError(errors)
-    password_hash = passwords.hash_password(password)
+    return replace_password(user_id, passwords.hash_password(password), reset=True)
+
+
+def replace_password(user_id: int, password_hash: str, *, reset: bool) -> User:
+    """Store a new password hash (made before, outside the transaction: hashing is slow) and
+    end every session of the user; `reset`: an admin's reset, else the user's own change."""
+    action = audit_actions.USER_PASSWORD_RESET if reset else audit_actions.USER_PASSWORD_CHANGED
     with write_transaction():
         user = get_user(user_id)
         user.password_hash = password_hash
         sessions.revoke_all(user.id)
         # Audit log: that it changed; the values of a "password" field are never recorded.
-        record(audit_actions.USER_PASSWORD_RESET, user_target(user), {"password": ["", ""]})
+        record(action, user_target(user), {"password": ["", ""]})
     return get_user(user_id)
 
 

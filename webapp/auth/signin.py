@@ -9,7 +9,7 @@ from __future__ import annotations
 from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
 from webapp.audit.log import Target, record, record_now
 from webapp.audit.subjects import user_target
-from webapp.auth import passwords, sessions, throttle
+from webapp.auth import passwords, throttle
 from webapp.auth.service import (
     AuthError,
     ValidationError,
@@ -18,6 +18,7 @@ from webapp.auth.service import (
     find_user_by_email,
     get_user,
     normalise_email,
+    replace_password,
 )
 from webapp.database import write_transaction
 from webapp.models import User
@@ -119,14 +120,7 @@ def change_own_password(
     if errors:
         raise ValidationError(errors)
 
-    new_hash = passwords.hash_password(new)
-    with write_transaction():
-        user = get_user(user_id)
-        user.password_hash = new_hash
-        sessions.revoke_all(user.id)
-        # Audit log: that it changed; the values of a "password" field are never recorded.
-        record(audit_actions.USER_PASSWORD_CHANGED, user_target(user), {"password": ["", ""]})
-    return get_user(user_id)
+    return replace_password(user_id, passwords.hash_password(new), reset=False)
 
 
 def clear_sign_in_pause(user_id: int) -> tuple[User, int]:

@@ -100,6 +100,9 @@ def _old_refusals(cutoff: datetime) -> Select[Any]:
     return select(RefusedDelivery.id).where(RefusedDelivery.last_at < cutoff)
 
 
+# Removes the rows with these ids (in the caller's transaction); how many it changed.
+Remover = Callable[[list[int], datetime], int]
+
 FINDERS: dict[str, Callable[[datetime], Select[Any]]] = {
     "payloads": _old_payloads,
     "visits": _old_visits,
@@ -128,11 +131,11 @@ def purge(
     if dry_run:
         return PurgeReport(days, cutoff, True, count_due(cutoff))
     removers = {
-        "payloads": _empty_payloads,
+        "payloads": _emptier(Delivery),
         "visits": _delete_visits,
-        "outbox_attempts": _delete_attempts,
-        "outbox_bodies": _empty_bodies,
-        "refused_deliveries": _delete_refusals,
+        "outbox_attempts": _deleter(OutboxAttempt),
+        "outbox_bodies": _emptier(OutboxMessage),
+        "refused_deliveries": _deleter(RefusedDelivery),
     }
     counts = {}
     for kind, remove in removers.items():
@@ -150,7 +153,7 @@ def purge(
 
 def _in_batches(
     finder: Select[Any],
-    remove: Callable[[list[int], datetime], int],
+    remove: Remover,
     now: datetime,
     batch_size: int,
 ) -> int:
@@ -168,16 +171,6 @@ def _in_batches(
         if len(ids) < batch_size:
             return removed
         after = ids[-1]
-
-
-def _empty_payloads(ids: list[int], now: datetime) -> int:
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.purged_at.is_(None))
-        .values(body=b"", purged_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _delete_visits(ids: list[int], now: datetime) -> int:
@@ -212,29 +205,30 @@ def _add_purged_counts(rows: list[dict[str, int]]) -> None:
     db.session.execute(statement, rows)
 
 
-def _delete_attempts(ids: list[int], now: datetime) -> int:
-    result = db.session.execute(
-        delete(OutboxAttempt)
-        .where(OutboxAttempt.id.in_(ids))
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+def _emptier(model: Any) -> Remover:
+    """Remove the stored bodies of these rows (raw payloads, sent messages), keeping the rows
+    and marking when: their ids, hashes and statuses still count."""
+
+    def empty(ids: list[int], now: datetime) -> int:
+        statement = (
+            update(model)
+            .where(model.id.in_(ids), model.purged_at.is_(None))
+            .values(body=b"", purged_at=now)
+        )
+        return _rows_changed(statement)
+
+    return empty
 
 
-def _empty_bodies(ids: list[int], now: datetime) -> int:
-    result = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.purged_at.is_(None))
-        .values(body=b"", purged_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+def _deleter(model: Any) -> Remover:
+    """Delete these rows (outbound attempts, refused-delivery counts)."""
+
+    def remove(ids: list[int], now: datetime) -> int:
+        return _rows_changed(delete(model).where(model.id.in_(ids)))
+
+    return remove
 
 
-def _delete_refusals(ids: list[int], now: datetime) -> int:
-    result = db.session.execute(
-        delete(RefusedDelivery)
-        .where(RefusedDelivery.id.in_(ids))
-        .execution_options(synchronize_session=False)
-    )
+def _rows_changed(statement: Any) -> int:
+    result = db.session.execute(statement.execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
