@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import make_test_config
 from tests.reliability.workload import Scale, build_workload, signed_headers
 from tests.support import factories, nginx
+from tests.support.config import make_test_config
 from tests.support.server import Server, running_server, server_env
 from webapp import create_app
 from webapp.config import DEFAULTS

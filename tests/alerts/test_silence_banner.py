@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_test_config
 from tests.support import bookings, factories
+from tests.support.config import make_test_config
 from webapp import create_app
 from webapp.alerts import silence
 from webapp.extensions import db

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.security import leakguard
+from tests.support import leakguard
+from tests.support.config import TEST_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -61,7 +62,7 @@ def server_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CRONOFY_")}
     instance = tmp_path / "server-instance"
     instance.mkdir(parents=True, exist_ok=True)
-    database_url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'server.sqlite3'}"
     env.update(
         {
             "WEBAPP_INSTANCE_PATH": str(instance),
