@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.support import factories
-from tests.test_sandbox_capture import CaptureServer
+from tests.support.capture import CaptureServer
 from tests.test_sandbox_pages import (
     RECEIVER,
     book,
