@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from tests.support import factories
 from tests.support.config import TEST_DATABASE_URL, make_test_config
+from tests.support.signin import sign_in
 from webapp import create_app
 from webapp.extensions import db
 
@@ -140,17 +141,20 @@ def staff(app: Flask):
 
 
 @pytest.fixture
-def admin_client(client: FlaskClient, admin, auth: AuthActions) -> FlaskClient:
-    response = auth.login("admin@example.com")
-    assert response.status_code in (302, 303), response.data[:500]
-    return client
+def admin_client(client: FlaskClient, admin) -> FlaskClient:
+    return sign_in(client, admin.email)
 
 
 @pytest.fixture
-def staff_client(client: FlaskClient, staff, auth: AuthActions) -> FlaskClient:
-    response = auth.login("staff@example.com")
-    assert response.status_code in (302, 303), response.data[:500]
-    return client
+def staff_client(client: FlaskClient, staff) -> FlaskClient:
+    return sign_in(client, staff.email)
+
+
+@pytest.fixture
+def public_link(app: Flask, staff) -> int:
+    """The id of a Public Link owned by the staff member."""
+    with app.app_context():
+        return factories.make_public_link(owner_id=staff.id).id
 
 
 # -- Secrets never leak (issue 5, the security suite) ---------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import factories
+from tests.support.signin import sign_in
 from webapp.extensions import db
 from webapp.models import TrackedLink, Visit
 from webapp.tracking.agents import BOT, HUMAN, PREVIEW, classify_request, classify_user_agent
@@ -282,14 +283,13 @@ def test_booked_link_goes_to_the_booking_without_a_token(app, client, link):
 
 
 def test_visits_are_listed_and_only_people_count_as_clicks(app, client, link, staff):
-    from tests.test_public_links import sign_in_session
 
     client.get(f"/l/{link['slug']}", headers={"User-Agent": BROWSER})
     client.get(f"/l/{link['slug']}", headers={"User-Agent": "Twitterbot/1.0"})
     client.head(f"/l/{link['slug']}")
     client.get(f"/l/{link['slug']}", headers={"User-Agent": "curl/8"})
     update_link(app, link["id"], created_by_id=staff.id)
-    sign_in_session(app, client, staff.id)
+    sign_in(client, staff.id)
     page = client.get("/links").get_data(as_text=True)
     row = page.split(f'href="/links/{link["id"]}"')[1].split("</tr>")[0]
     assert 'data-label="Clicks">2<' in row  # then when the last click was

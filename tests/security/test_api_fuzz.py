@@ -14,9 +14,9 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.security.conftest import bearer
 from tests.security.strategies import fuzz, hostile_text, iso_times, json_values
 from tests.support.config import TEST_DATABASE_URL
+from tests.support.signin import bearer
 from webapp.pagination import encode_cursor
 
 ON_POSTGRESQL = bool(TEST_DATABASE_URL)

@@ -23,7 +23,8 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.security.conftest import World, bearer, deactivate, sign_in
+from tests.support.signin import bearer, sign_in
+from tests.support.world import World, deactivate
 from webapp.extensions import db
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"

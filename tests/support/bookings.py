@@ -255,11 +255,3 @@ def _apply(delivery_id: int, changes: dict[str, Any]) -> None:
     db.session.flush()
     refresh_search_terms(db.session, request.id, search_fields(request))
     db.session.commit()
-
-
-def sign_in(client: Any, user_id: int, session_version: int = 1) -> Any:
-    """Sign a test client in without the /login form (as Flask-Login's session keys)."""
-    with client.session_transaction() as session:
-        session["_user_id"] = f"{user_id}:{session_version}"
-        session["_fresh"] = True
-    return client
