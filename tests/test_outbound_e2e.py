@@ -13,9 +13,10 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.support import factories
 from tests.support.capture import CaptureServer
+from tests.support.sandbox import hidden, slot_keys
 from tests.support.server import free_port, running_server, server_env
+from tests.support.signin import BROWSER_UA as BROWSER
 from tests.support.smtp import smtp_server
-from tests.test_sandbox_e2e import BROWSER, hidden, slot_keys
 from webapp import create_app
 from webapp.auth.api_tokens import issue_token
 from webapp.extensions import db

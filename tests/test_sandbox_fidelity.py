@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import factories
 from tests.support.capture import CaptureServer
-from tests.test_sandbox_pages import (
+from tests.support.sandbox import (
     RECEIVER,
     book,
     booking_url,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support.capture import CaptureServer
-from tests.test_sandbox_pages import book, outbox_rows
+from tests.support.sandbox import book, outbox_rows
 from webapp import outbox as shared_outbox
 from webapp.extensions import db
 from webapp.models import OutboxMessage, utcnow

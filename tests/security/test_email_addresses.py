@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.test_sandbox_pages import book, outbox_rows
+from tests.support.sandbox import book, outbox_rows
 from webapp.extensions import db
 from webapp.models import User
 
