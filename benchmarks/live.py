@@ -22,7 +22,7 @@ import httpx
 
 from benchmarks.deliveries import DeliveryFactory
 from benchmarks.loadgen import percentile
-from benchmarks.signin import sign_in_async
+from tests.support.signin import BROWSER_UA, sign_in_http_async
 
 
 @dataclass
@@ -131,7 +131,12 @@ async def measure_live(
     result = LiveResult()
     prefix = f"live{random.randrange(10**6):06d}x"
     factory = DeliveryFactory(client_secret, prefix, correlation_ids)
-    client = await sign_in_async(base_url, email, password)
+    client = httpx.AsyncClient(base_url=base_url, timeout=30, headers={"User-Agent": BROWSER_UA})
+    try:
+        await sign_in_http_async(client, email, password)
+    except BaseException:
+        await client.aclose()
+        raise
     stream = _Stream(client, prefix, result)
     reader = asyncio.create_task(stream.run())
     try:

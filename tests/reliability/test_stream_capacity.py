@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.reliability.probes import Target, probe_rounds
-from tests.reliability.traffic import run, sign_in
+from tests.reliability.traffic import run
 from tests.reliability.workload import Scale, build_workload
 from tests.support import factories
 from tests.support.server import running_server
+from tests.support.signin import sign_in_http_async
 
 WORKERS, THREADS = 2, 16
 USERS, STREAMS_EACH = 15, 4  # 60 streams
@@ -92,7 +93,7 @@ async def streams_and_probes(server, emails, workload):  # type: ignore[no-untyp
     tasks: list[asyncio.Task] = []
     try:
         for client, email in zip(clients, emails, strict=True):
-            await sign_in(client, email, factories.PASSWORD)
+            await sign_in_http_async(client, email)
         for client in clients:
             for _ in range(STREAMS_EACH):
                 streams.append(stream := Stream(len(streams)))
@@ -181,7 +182,7 @@ def test_sixty_streams_leave_healthz_and_the_receiver_answering_within_a_second(
 async def close_and_reopen(server, email) -> float:  # type: ignore[no-untyped-def]
     """Open the user's only stream, hang up, and time how long until a new one is let in."""
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10.0) as client:
-        await sign_in(client, email, factories.PASSWORD)
+        await sign_in_http_async(client, email)
         async with client.stream("GET", "/live/stream") as first:
             assert first.status_code == 200
             # Held in a name until the block ends: an abandoned line iterator is finalised

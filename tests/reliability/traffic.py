@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
@@ -20,7 +19,6 @@ from tests.reliability.workload import signed_headers
 
 RECEIVER = "/webhooks/cronofy"
 POST_TIMEOUT = 30.0  # well above Cronofy's 5 s: a slow answer is measured, not dropped
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def run(coroutine: Coroutine[object, object, object]):  # type: ignore[no-untyped-def]
@@ -143,18 +141,6 @@ def _answer(response: httpx.Response) -> str:
     if isinstance(document, dict) and "status" in document:
         return str(document["status"])
     return json.dumps(document)[:200]
-
-
-async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> None:
-    """Sign in the way a browser does: the form's CSRF token, then the form post."""
-    page = await client.get("/login")
-    match = CSRF_INPUT.search(page.text)
-    assert match, f"no csrf_token on /login ({page.status_code}): {page.text[:300]}"
-    answer = await client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": match.group(1)}
-    )
-    assert answer.status_code in (302, 303), f"sign-in failed: {answer.status_code}"
-    assert (await client.get("/")).status_code == 200
 
 
 @dataclass
