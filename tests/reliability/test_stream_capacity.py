@@ -23,6 +23,7 @@ from tests.reliability.workload import Scale, build_workload
 from tests.support import factories
 from tests.support.server import running_server
 from tests.support.signin import sign_in_http_async
+from tests.support.sse import EventReader
 
 WORKERS, THREADS = 2, 16
 USERS, STREAMS_EACH = 15, 4  # 60 streams
@@ -64,14 +65,9 @@ class Stream:
             await asyncio.sleep(wait)
 
     async def _read(self, response: httpx.Response) -> None:
-        event = ""
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:") and event == "row":
-                self.seen.add(json.loads(line[5:])["id"])
-            elif line == "":
-                event = ""
+        async for event in EventReader().events(response):
+            if event.name == "row":
+                self.seen.add(json.loads(event.data)["id"])
 
 
 def make_users(server_database) -> list[str]:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.reliability.workload import signed_headers
+from tests.support.sse import EventReader
 
 RECEIVER = "/webhooks/cronofy"
 POST_TIMEOUT = 30.0  # well above Cronofy's 5 s: a slow answer is measured, not dropped
@@ -176,22 +177,19 @@ class Listener:
                 await asyncio.sleep(1)
 
     async def _read(self, response: httpx.Response) -> None:
-        event, data = "message", []
-        async for line in response.aiter_lines():
-            self.ready.set()  # the first line is the server's `retry:` and ping
-            if line == "":
-                if event == "row" and data:
-                    try:
-                        self._row(json.loads("\n".join(data)))
-                    except ValueError:
-                        self.errors.append(f"row data is not JSON: {data[:1]}")
-                event, data = "message", []
-            elif line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif line.startswith("id:"):
-                self.last_event_id = line[3:].strip()
+        reader = EventReader(self.last_event_id)
+        try:
+            async for line in response.aiter_lines():
+                self.ready.set()  # the first line is the server's `retry:` and ping
+                event = reader.feed(line)
+                if event is None or event.name != "row":
+                    continue
+                try:
+                    self._row(json.loads(event.data))
+                except ValueError:
+                    self.errors.append(f"row data is not JSON: {event.data[:80]}")
+        finally:
+            self.last_event_id = reader.last_event_id
 
     def _row(self, document: dict) -> None:
         self.rows += 1
