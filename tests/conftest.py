@@ -18,9 +18,10 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
-from tests.support import factories
+from tests.support import factories, sandbox
 from tests.support.config import TEST_DATABASE_URL, make_test_config
 from tests.support.signin import sign_in
+from tests.support.smtp import Mailbox, smtp_server
 from webapp import create_app
 from webapp.extensions import db
 
@@ -100,6 +101,19 @@ def app_factory(tmp_path) -> Iterator:
 @pytest.fixture
 def app(app_factory) -> Flask:
     return app_factory()
+
+
+@pytest.fixture
+def sandbox_app(app_factory) -> Flask:
+    """The app with the sandbox on; its notifications go nowhere (the receiver is not called)."""
+    return app_factory(WEBAPP_SANDBOX=True, SANDBOX_RECEIVER_URL=sandbox.RECEIVER)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free loopback port, keeping what it receives."""
+    with smtp_server() as box:
+        yield box
 
 
 @pytest.fixture

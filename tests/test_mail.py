@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import bookings, factories
 from tests.support.capture import CaptureServer
-from tests.support.smtp import PASSWORD, smtp_server
+from tests.support.smtp import PASSWORD
 from webapp import outbox
 from webapp.database import write_transaction
 from webapp.extensions import db
@@ -19,12 +19,6 @@ from webapp.models import OutboxMessage, User, WebhookEndpoint, utcnow
 from webapp.outbound import events, service
 
 BASE = "https://links.example.com"
-
-
-@pytest.fixture
-def mailbox():
-    with smtp_server() as box:
-        yield box
 
 
 @pytest.fixture

@@ -33,11 +33,6 @@ def rotating_app(app_factory):
     )
 
 
-@pytest.fixture
-def sandbox_app(app_factory):
-    return app_factory(WEBAPP_SANDBOX=True, SANDBOX_RECEIVER_URL=RECEIVER)
-
-
 def test_notifications_carry_one_hmac_per_client_secret_comma_joined(rotating_app):
     client = rotating_app.test_client()
     response, _form = book(client, rotating_app)

@@ -28,11 +28,6 @@ from webapp.webhooks.signatures import is_authentic
 
 
 @pytest.fixture
-def sandbox_app(app_factory):
-    return app_factory(WEBAPP_SANDBOX=True, SANDBOX_RECEIVER_URL=RECEIVER)
-
-
-@pytest.fixture
 def invitee(sandbox_app):
     return sandbox_app.test_client()
 

@@ -16,11 +16,6 @@ from webapp.models import PublicLink, User
 from webapp.templating import humanize_type, status_tone, visit_outcome, visitor_kind
 
 
-@pytest.fixture
-def sandbox_app(app_factory):
-    return app_factory(WEBAPP_SANDBOX=True)
-
-
 def test_shell_names_the_person_and_offers_the_account_menu(admin_client):
     page = admin_client.get("/").get_data(as_text=True)
     assert 'aria-label="Account menu for Ada Admin (Admin)"' in page

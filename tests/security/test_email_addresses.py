@@ -79,11 +79,6 @@ def test_the_cli_refuses_a_malformed_address_and_says_why(app, runner):
     assert "two periods in a row" in result.output
 
 
-@pytest.fixture
-def sandbox_app(app_factory):
-    return app_factory(WEBAPP_SANDBOX=True, SANDBOX_RECEIVER_URL="http://127.0.0.1:9/never")
-
-
 @pytest.mark.parametrize("address", MALFORMED)
 def test_the_sandbox_booking_form_refuses_a_malformed_address(sandbox_app, address):
     response, _form = book(sandbox_app.test_client(), sandbox_app, email=address)
