@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,8 @@ from webapp.links.inputs import MAX_ID, InvalidInput, clean_public_link, clean_t
 from webapp.links.validation import generate_correlation_id, parse_aware_datetime
 from webapp.models import PublicLink, TrackedLink, User, utcnow
 from webapp.outbound.events import emit_tracked_link_created
+
+LinkRow = TypeVar("LinkRow", PublicLink, TrackedLink)
 
 
 class NotFound(LookupError):
@@ -66,11 +68,16 @@ def may_change(user: User, owner_id: int | None) -> bool:
 
 def get_public_link(link_id: int, user: User | None = None) -> PublicLink:
     """The Public Link; with `user`, also checks that they may change it."""
-    link = db.session.get(PublicLink, link_id) if 0 < link_id <= MAX_ID else None
-    if link is None:
-        raise NotFound("no such Public Link")
+    link = _get(PublicLink, link_id, "Public Link")
     if user is not None and not may_change(user, link.owner_id):
         raise NotAllowed("only its owner or an admin may change this Public Link")
+    return link
+
+
+def _get(model: type[LinkRow], link_id: int, what: str) -> LinkRow:
+    link = db.session.get(model, link_id) if 0 < link_id <= MAX_ID else None
+    if link is None:
+        raise NotFound(f"no such {what}")
     return link
 
 
@@ -128,9 +135,7 @@ def set_public_link_active(user: User, link_id: int, active: bool) -> PublicLink
 
 def get_tracked_link(link_id: int, user: User | None = None) -> TrackedLink:
     """The tracked link; with `user`, also checks that they may change it."""
-    link = db.session.get(TrackedLink, link_id) if 0 < link_id <= MAX_ID else None
-    if link is None:
-        raise NotFound("no such tracked link")
+    link = _get(TrackedLink, link_id, "tracked link")
     if user is not None and not may_change(user, link.created_by_id):
         raise NotAllowed("only its creator or an admin may change this tracked link")
     return link
