@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
-from webapp.audit.log import created, diff, record
+from webapp.audit.log import Target, created, diff, record
 from webapp.audit.subjects import (
     public_link_fields,
     public_link_target,
@@ -113,8 +113,6 @@ def update_public_link(
 def audit_public_link_change(user: User, link: PublicLink, before: dict[str, Any]) -> None:
     """Audit log: an edit, or a (de|re)activation when `active` changed; nothing if no change."""
     changes = diff(before, public_link_fields(link))
-    if not changes:
-        return
     action = audit_actions.PUBLIC_LINK_UPDATED
     if "active" in changes:
         action = (
@@ -122,7 +120,12 @@ def audit_public_link_change(user: User, link: PublicLink, before: dict[str, Any
             if link.active
             else audit_actions.PUBLIC_LINK_DEACTIVATED
         )
-    record(action, public_link_target(link), changes, actor=user)
+    _record_change(user, action, public_link_target(link), changes)
+
+
+def _record_change(user: User, action: str, target: Target, changes: dict[str, Any]) -> None:
+    if changes:  # saving a form unchanged is no event
+        record(action, target, changes, actor=user)
 
 
 def set_public_link_active(user: User, link_id: int, active: bool) -> PublicLink:
@@ -215,15 +218,13 @@ def update_tracked_link(
 def audit_tracked_link_change(user: User, link: TrackedLink, before: dict[str, Any]) -> None:
     """Audit log: an edit, or a disable/enable when only that changed; nothing if no change."""
     changes = diff(before, tracked_link_fields(link))
-    if not changes:
-        return
     action = audit_actions.TRACKED_LINK_UPDATED
     if list(changes) == ["disabled"]:
         disabled = link.disabled_at is not None
         action = (
             audit_actions.TRACKED_LINK_DISABLED if disabled else audit_actions.TRACKED_LINK_ENABLED
         )
-    record(action, tracked_link_target(link), changes, actor=user)
+    _record_change(user, action, tracked_link_target(link), changes)
 
 
 def set_tracked_link_disabled(user: User, link_id: int, disabled: bool) -> TrackedLink:
