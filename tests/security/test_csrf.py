@@ -16,8 +16,8 @@ import pytest
 from flask import Flask, url_for
 from sqlalchemy import select
 
-from tests.security.test_authorisation_matrix import ROUTES, app_routes, snapshot
 from tests.support.deliveries import post_signed
+from tests.support.routes import ROUTES, app_routes, snapshot
 from tests.support.signin import bearer, sign_in
 from tests.support.world import UNREACHABLE, World, build_world
 from webapp.extensions import db
