@@ -3,8 +3,9 @@
 Visitors: anonymous; a signed-in staff member (with their API token on /api/); a signed-in
 admin (likewise); someone holding a revoked API token; and the still-open session (and API
 token) of a user who was deactivated after signing in. Each rule in `app.url_map` has an
-entry in ROUTES (tests/support/routes.py); a rule without one fails `test_every_route_is_classified`, so a new route
-must be given its expected answers before the suite passes again.
+entry in ROUTES (tests/support/routes.py); a rule without one fails
+`test_every_route_is_classified`, so a new route must be given its expected answers before
+the suite passes again.
 
 A refusal must also be harmless: after every 302-to-login, 401 and 403 the database is
 exactly as it was.
