@@ -59,6 +59,8 @@ def _expected(path: str, query: str) -> str:
     """Text the page must contain to count as the real page (not a placeholder)."""
     if path.startswith("/links"):
         return "bench-"
+    if path.startswith("/insights"):
+        return "Of the "  # the funnel's caption, shown only when links were created
     if "?q=" in path:
         return query
     return "invitee-"
@@ -92,7 +94,7 @@ def scale_phase(s: Settings, report: Report, stack: ExitStack) -> None:
         stack.callback(client.close)
         clients[side] = sign_in_http(client, EMAIL, PASSWORD)
     query = invitee_email(s.scale_small // 2)  # one row in each database, mid-table
-    paths = ["/", f"/?q={query}", "/links"]
+    paths = ["/", f"/?q={query}", "/links", "/insights"]
     timings = time_pages(clients, paths, repeats=s.page_repeats)
     label = f"{s.scale_large // 1000}k/{s.scale_small // 1000}k"
     for timing in timings:

@@ -170,7 +170,15 @@ def test_detail_with_notifications(app, client, headers, data):
     assert set(body) == ITEM_KEYS | {"notifications"}
     notes = body["notifications"]
     assert len(notes) == 3
-    assert set(notes[0]) == {"type", "triggered_at", "received_at", "status", "error", "payload"}
+    assert set(notes[0]) == {
+        "type",
+        "triggered_at",
+        "received_at",
+        "status",
+        "error",
+        "payload",
+        "payload_removed_at",
+    }
     assert notes[0]["type"] == "scheduling_request_time_chosen"
     assert notes[0]["status"] == "applied" and notes[0]["error"] is None
     assert notes[0]["payload"]["scheduling_request"]["scheduling_request_id"] == srq

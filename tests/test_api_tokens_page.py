@@ -122,8 +122,11 @@ def test_deactivation_stops_the_users_tokens(app, admin, staff):
         assert api_tokens.authenticate_bearer(token) is None
         with pytest.raises(service.Refused):
             api_tokens.create_token(staff.id, "another")
+        # Revoked for good (issue 9 §5): reactivating the account does not revive it.
         service.set_active(admin.id, staff.id, True)
-        assert api_tokens.authenticate_bearer(token).id == staff.id
+        assert api_tokens.authenticate_bearer(token) is None
+        fresh = api_tokens.create_token(staff.id, "after reactivation")
+        assert api_tokens.authenticate_bearer(fresh).id == staff.id
 
 
 @pytest.mark.parametrize(

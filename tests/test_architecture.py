@@ -29,6 +29,10 @@ FEATURES = (
     "alerts",
     "outbound",
     "mail",
+    "organisation",
+    "insights",
+    "savedviews",
+    "retention",
 )
 # Modules every feature may build on; none of them may reach up into a feature.
 LOWER_LAYERS = (

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
 from tests.support import factories
 from tests.support.bookings import add_notification, apply_delivery, make_request
+from webapp.auth import sessions
 from webapp.extensions import db
 from webapp.live.feed import FeedCursor
 from webapp.live.queries import RequestFilters
@@ -257,8 +259,23 @@ def test_stream_ends_after_its_maximum_duration(ctx):
     assert 1040 <= clock.now < 1042
 
 
+def signed_in_session(user_id: int) -> int:
+    sessions.open_session(user_id, "test", "127.0.0.1")
+    return sessions.open_sessions_of(user_id)[0].id
+
+
+def test_stream_ends_when_its_session_is_revoked(ctx, staff):
+    session_id = signed_in_session(staff.id)
+    stream, _ = open_stream(0, still_signed_in=partial(sessions.is_open, session_id))
+    assert next_message(stream)["comment"] == "keep-alive"
+    assert sessions.revoke(staff.id, session_id)
+    with pytest.raises(StopIteration):
+        next(stream)
+
+
 def test_stream_ends_when_the_user_is_deactivated(ctx, staff):
-    stream, _ = open_stream(0, user_id=staff.id, session_version=1)
+    session_id = signed_in_session(staff.id)
+    stream, _ = open_stream(0, still_signed_in=partial(sessions.is_open, session_id))
     assert next_message(stream)["comment"] == "keep-alive"
     db.session.get(User, staff.id).active = False
     db.session.commit()

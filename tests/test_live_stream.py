@@ -50,7 +50,7 @@ def test_stream_headers_ping_and_heartbeat(viewer):
     try:
         assert response.status_code == 200
         assert response.mimetype == "text/event-stream"
-        assert response.headers["Cache-Control"] == "no-cache"
+        assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Accel-Buffering"] == "no"
         chunks = iter(response.response)
         first = next(chunks).decode()
@@ -140,10 +140,20 @@ def test_cursor_beyond_the_newest_delivery_starts_from_now(stream_app, viewer):
         response.close()
 
 
-def test_garbage_cursor_is_ignored(stream_app, viewer):
+def test_garbage_cursor_is_refused_with_400(stream_app, viewer):
+    """Client input, so a plain 400 (issue 9 §7); it used to be silently ignored."""
     response = viewer.get(
         "/live/stream?cursor=-4", headers={"Last-Event-ID": "abc"}, buffered=False
     )
+    try:
+        assert response.status_code == 400
+        assert "not an event id" in response.get_data(as_text=True)
+    finally:
+        response.close()
+
+
+def test_blank_last_event_id_falls_through_to_the_cursor(stream_app, viewer):
+    response = viewer.get("/live/stream?cursor=0", headers={"Last-Event-ID": " "}, buffered=False)
     try:
         assert response.status_code == 200
         assert next(iter(response.response)).decode().startswith("retry: ")

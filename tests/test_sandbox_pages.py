@@ -63,7 +63,7 @@ def test_a_fresh_token_shows_the_booking_page(sandbox_app, invitee):
     assert "corr-42" in page
     assert 'for="f-name"' in page and 'for="f-email"' in page and 'for="f-notes"' in page
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"  # Origin stays on own posts
     with sandbox_app.app_context():
         claim = db.session.scalar(db.select(SandboxClaim).where(SandboxClaim.jti == jti))
         assert claim.correlation_id == "corr-42"

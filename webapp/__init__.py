@@ -95,5 +95,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     sandbox_outbox.init_app(app)  # senders of the outbox, one per kind of message
     outbound.init_app(app)
     mail.init_app(app)
+
+    from webapp import retention
+
+    retention.init_app(app)  # issue 12 §5: the daily purge, erasure, their commands
     staff_pages.init_app(app)  # after every route: reads the public/sessionless marks
     return app

@@ -43,7 +43,12 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": None,
     "TRUSTED_PROXIES": 0,
     "TRUSTED_HOSTS": None,  # None: PUBLIC_BASE_URL's host, else the loopback names
+    # Sign-in throttle (webapp/auth/throttle.py): failures per (account, address) pair
+    # and per address before a pause; failures per account before it is slowed down.
     "LOGIN_THROTTLE_LIMIT": 10,
+    "LOGIN_THROTTLE_ADDRESS_LIMIT": 50,
+    "LOGIN_THROTTLE_ACCOUNT_FREE": 10,
+    "LOGIN_THROTTLE_ACCOUNT_MAX_DELAY": 300,  # seconds
     "LOGIN_THROTTLE_WINDOW": timedelta(minutes=15),
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:600000",
     "SSE_POLL_INTERVAL": 0.25,
@@ -66,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
     "OUTBOUND_CONNECT_TIMEOUT": 5.0,
     "OUTBOUND_READ_TIMEOUT": 10.0,
+    # Days to keep raw payloads, visits and outbound delivery logs (webapp/retention/);
+    # None keeps everything.
+    "RETENTION_DAYS": None,
 }
 
 ENV_STRINGS = (
@@ -78,6 +86,7 @@ ENV_STRINGS = (
     "TRUSTED_HOSTS",
     "MAIL_URL",
     "MAIL_FROM",
+    "RETENTION_DAYS",  # checked in _derive, with its own message
 )
 ENV_FLAGS = (
     "WEBAPP_SANDBOX",
@@ -175,6 +184,7 @@ def _derive(app: Flask) -> None:
     if silence_hours < 1:
         raise ConfigError(f"ALERT_SILENCE_HOURS must be at least 1 (hours), got {silence_hours}")
     config["ALERT_SILENCE_HOURS"] = silence_hours
+    config["RETENTION_DAYS"] = retention_days(config.get("RETENTION_DAYS"))
     config["SESSION_COOKIE_SECURE"] = bool(parse_flag(config["SESSION_COOKIE_SECURE"]))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if config.get("PUBLIC_BASE_URL"):
@@ -214,6 +224,19 @@ def _check_stream_caps(config: Any) -> None:
         if number < lowest:
             raise ConfigError(f"{name} must be at least {lowest}, got {number}")
         config[name] = number
+
+
+def retention_days(value: object) -> int | None:
+    """RETENTION_DAYS as a number of days, or None (unset: keep everything)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+        raise ConfigError(
+            "RETENTION_DAYS must be a whole number of days, at least 1 (or unset to keep "
+            f"everything), got {value!r}"
+        )
+    return int(text)
 
 
 def split_secrets(value: str | None) -> list[str]:

@@ -11,6 +11,10 @@ import binascii
 import json
 from typing import Any
 
+# Longer than any cursor this app makes (a timestamp and an id, base64url-encoded): anything
+# longer is refused before decoding, so no client sends the JSON parser a deep structure.
+MAX_CURSOR_LENGTH = 512
+
 
 class InvalidCursor(ValueError):
     """The cursor was not made by this app (or was edited)."""
@@ -22,10 +26,12 @@ def encode_cursor(*key: Any) -> str:
 
 
 def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidCursor("cursor is not valid")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeError, RecursionError) as exc:
         raise InvalidCursor("cursor is not valid") from exc
     if not isinstance(key, list) or len(key) != arity:
         raise InvalidCursor("cursor is not valid")

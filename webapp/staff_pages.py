@@ -14,6 +14,11 @@ an HMAC instead), no sign-in check, and its session is never saved (no Set-Cooki
 receiver are sessionless; on the redirect the machinery cost about a sixth of the
 request (benchmarks/README.md).
 
+Staff pages also refuse a state-changing request whose `Origin` header names another site
+(403; webapp/origins.py), and every answer they give (pages, exports, the JSON API) is
+`Cache-Control: no-store` unless it chose its own caching: what a signed-in person saw must
+not stay in a shared computer's browser cache or a proxy.
+
 The sessionless marks are read once, when the app is built (`init_app` runs after every
 blueprint is registered); a route added later gets the staff machinery, which fails closed.
 """
@@ -26,10 +31,17 @@ from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 
+from webapp.errors import error_page, json_error, wants_json
 from webapp.extensions import csrf, login_manager
+from webapp.origins import is_own_origin
 
 # Blueprints whose views check their own credentials (bearer tokens) instead of sign-in.
 SELF_AUTHENTICATING_BLUEPRINTS = frozenset({"api"})
+STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CROSS_ORIGIN_MESSAGE = (
+    "This request came from another website, so it was refused. "
+    "Open this app's own page and try again from there."
+)
 
 
 class StaffSessionInterface(SecureCookieSessionInterface):
@@ -71,13 +83,56 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def staff_pages_only() -> Response | None:
         endpoint = request.endpoint
+        # Sessionless endpoints skip the Origin check as well. The receiver is the only one
+        # that changes state, and it acts on an HMAC over the body made with a secret no
+        # browser page has: a cross-origin page can make it do nothing that a forger
+        # without an Origin header could not, so the check would be cost for nothing.
         if endpoint in sessionless:
             return None
+        if request.method in STATE_CHANGING_METHODS and not _same_origin_or_none(app):
+            return _cross_origin_refusal()
         if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"]:
             csrf.protect(apply_exemptions=True)  # honours csrf.exempt (API, receiver)
         if endpoint is None or _open_to_all(app, endpoint) or current_user.is_authenticated:
             return None
         return login_manager.unauthorized()  # type: ignore[no-any-return]
+
+    @app.after_request
+    def not_stored(response: Response) -> Response:
+        endpoint = request.endpoint
+        if endpoint in sessionless or endpoint == "static":
+            return response
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _same_origin_or_none(app: Flask) -> bool:
+    """No Origin header (servers, older browsers), or this app's own origin.
+
+    The bearer-token API gets the same check: a server-side integration sends no Origin,
+    and a browser page on another site could only call it with a token in the
+    Authorization header, which needs a CORS preflight this app never grants. Refusing
+    such requests up front costs integrations nothing and keeps the API safe should it
+    ever accept a cookie.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    own = [f"{request.scheme}://{request.host}"]
+    if base := app.config.get("PUBLIC_BASE_URL"):
+        own.append(str(base))
+    return is_own_origin(origin, own)
+
+
+def _cross_origin_refusal() -> Response:
+    if wants_json():
+        body, status = json_error(403, CROSS_ORIGIN_MESSAGE, code="cross_origin")
+        body.status_code = status
+        return body  # type: ignore[no-any-return]
+    response = Response(error_page(403, CROSS_ORIGIN_MESSAGE, title="Request refused"), 403)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _blueprints_of(endpoint: str) -> list[str]:

@@ -127,6 +127,19 @@ def own_password_changed(c: Ctx):  # type: ignore[no-untyped-def]
     )
 
 
+def sign_in_pause_cleared(c: Ctx):  # type: ignore[no-untyped-def]
+    for _ in range(2):
+        c.fresh().post("/login", data={"email": STAFF, "password": "not the password"})
+    response = c.admin.post(f"/users/{c.install.staff_id}/sign-in-pause")
+    assert response.status_code == 302
+    return expect(
+        actions.USER_SIGN_IN_PAUSE_CLEARED,
+        ADMIN,
+        target("user", c.install.staff_id, STAFF),
+        {"failed_sign_ins": ["2", "0"]},
+    )
+
+
 ACCOUNT_CASES = [
     sign_in_ok,
     sign_in_wrong_password,
@@ -139,6 +152,7 @@ ACCOUNT_CASES = [
     password_reset,
     password_reset_by_cli,
     own_password_changed,
+    sign_in_pause_cleared,
 ]
 
 

@@ -46,6 +46,8 @@ LOGO_SVG = (
     b'<rect width="120" height="32" rx="6" fill="#0f766e"/></svg>'
 )
 BULK_ROWS = 60
+# The webhook endpoint it adds points at a closed port on this machine.
+SERVER_ENV = {"WEBHOOK_ALLOW_PRIVATE_TARGETS": "1"}
 
 
 @dataclass
@@ -168,6 +170,15 @@ def site(app_server, browser) -> Iterator[Site]:
         create.get_by_role("button", name="Create token").click()
         expect(page.get_by_role("region", name=re.compile("Your new token"))).to_be_visible()
 
+        # An outbound webhook endpoint that nothing answers: its page shows a failing log.
+        page.goto(base_url + "/settings/webhooks/new")
+        steps.labelled(page, "URL").fill("http://127.0.0.1:9/hooks/greenhouse-ats-integration")
+        steps.labelled(page, "Description").fill("Greenhouse ATS, spring graduate fair pipeline")
+        page.get_by_role("button", name="Add endpoint").click()
+        page.get_by_role("button", name="Go to the endpoint").click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        endpoint_url = page.url.removeprefix(base_url)
+
         # A staff member, added by the admin.
         page.goto(base_url + "/users")
         invite = page.get_by_role("region", name="Add a user")
@@ -240,6 +251,12 @@ def site(app_server, browser) -> Iterator[Site]:
         "user-password": user_password_url,
         "tokens": "/tokens",
         "account": "/account",
+        "audit": "/audit",
+        "insights": "/insights",
+        "webhooks": "/settings/webhooks",
+        "webhook-new": "/settings/webhooks/new",
+        "webhook": endpoint_url,
+        "silence": "/alerts/silence",
         "not-found": "/no-such-page",
         "own-tracked-link": own.detail_url,
         "forbidden": "/settings",
@@ -275,6 +292,12 @@ PAGES = [
     ("admin", "user-password", 200),
     ("admin", "tokens", 200),
     ("admin", "account", 200),
+    ("admin", "audit", 200),
+    ("admin", "insights", 200),
+    ("admin", "webhooks", 200),
+    ("admin", "webhook-new", 200),
+    ("admin", "webhook", 200),
+    ("admin", "silence", 200),
     ("admin", "not-found", 404),
     ("staff", "dashboard", 200),
     ("staff", "request", 200),
@@ -285,6 +308,7 @@ PAGES = [
     ("staff", "public-links", 200),
     ("staff", "tokens", 200),
     ("staff", "account", 200),
+    ("staff", "insights", 200),
     ("staff", "forbidden", 403),
     ("signed-out", "login", 200),
     ("signed-out", "not-found", 404),

@@ -83,8 +83,18 @@ def test_phone_navigation_with_the_keyboard_alone(app_server, browser, signed_in
         page.context.close()
 
 
+def open_own_session(browser: Any, base_url: str, width: int) -> Any:
+    """A browser signed in on a session of its own: signing it out (which ends the session
+    on the server) leaves the shared one the other tests reuse."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    steps.sign_in(page, base_url)
+    return page
+
+
 def test_account_menu_with_the_keyboard_alone(app_server, browser, signed_in):
-    page = open_as_admin(browser, signed_in, app_server.base_url, 390)
+    page = open_own_session(browser, app_server.base_url, 390)
     try:
         account = page.get_by_role("button", name=re.compile("Account menu for Ada Admin"))
         panel = page.locator("#user-menu")
@@ -97,8 +107,9 @@ def test_account_menu_with_the_keyboard_alone(app_server, browser, signed_in):
         expect(panel).to_be_hidden()
         expect(account).to_be_focused()
 
-        # Tabbing past its last item closes it.
+        # Tabbing past its last item closes it (once open, focus starts on its first item).
         page.keyboard.press("Enter")
+        expect(panel.get_by_role("link", name="Account")).to_be_focused()
         for _ in range(4):  # Account, Email notifications, API tokens, Sign out
             page.keyboard.press("Tab")
         expect(panel).to_be_hidden()
@@ -106,6 +117,7 @@ def test_account_menu_with_the_keyboard_alone(app_server, browser, signed_in):
 
         account.focus()
         page.keyboard.press("Enter")
+        expect(panel.get_by_role("link", name="Account")).to_be_focused()
         for _ in range(3):  # from Account to Sign out
             page.keyboard.press("Tab")
         expect(panel.get_by_role("button", name="Sign out")).to_be_focused()

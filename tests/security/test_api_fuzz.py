@@ -8,6 +8,7 @@ and every error in the documented shape.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -196,8 +197,16 @@ def test_deeply_nested_and_oversized_bodies_get_json_errors(world):
 
 # -- query strings -----------------------------------------------------------------------------
 
+
+def nested_cursor(depth: int) -> str:
+    """A cursor made of JSON nested `depth` deep: the parser's recursion is the target."""
+    raw = ("[" * depth + "]" * depth).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 cursors = st.one_of(
     hostile_text,
+    st.integers(min_value=1, max_value=5000).map(nested_cursor),
     st.builds(encode_cursor, json_values),
     st.builds(lambda a, b: encode_cursor(a, b), st.one_of(st.integers(), st.text()), st.integers()),
     st.builds(lambda a, b, c: encode_cursor(a, b, c), iso_times, st.integers(), st.text()),
@@ -224,6 +233,10 @@ queries = st.fixed_dictionaries(
         "target_type": query_values,
         "from": query_values,
         "to": query_values,
+        # Parameters no list reads: ignored, never an error
+        "before": cursors,
+        "per_page": query_values,
+        "batch": query_values,
     },
 )
 LISTS = [
@@ -231,6 +244,7 @@ LISTS = [
     "/api/v1/tracked-links",
     "/api/v1/scheduling-requests",
     "/api/v1/audit-events",
+    "/api/v1/webhook-endpoints",
 ]
 
 
@@ -248,6 +262,8 @@ LISTS = [
 @example(path=LISTS[3], query={"from": "9999-12-31", "to": "0001-01-01T00:00:00+23:59"})
 @example(path=LISTS[3], query={"q": "%_\\", "actor": "\x00", "action": "user.*"})
 @example(path=LISTS[3], query={"cursor": encode_cursor("0001-01-01T00:00:00+23:59", 1)})
+@example(path=LISTS[0], query={"cursor": nested_cursor(100_000)})
+@example(path=LISTS[2], query={"cursor": nested_cursor(100_000)})
 def test_list_queries(world, path, query):
     client = world.app.test_client()
     response = client.get(path, query_string=query, headers=bearer(world.admin_token))

@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.security.strategies import fuzz, hostile_text, iso_times, json_values
-from tests.security.test_api_fuzz import cursors
+from tests.security.test_api_fuzz import cursors, nested_cursor
 from tests.support.signin import bearer, sign_in
 from webapp.pagination import encode_cursor
 
@@ -83,6 +83,15 @@ query_strings = st.fixed_dictionaries(
         "before": st.one_of(cursors, values),
         "start": values,
         "per_page": values,
+        # The rest of the pages' parameters: the bulk upload's batch, the sandbox's
+        # confirmation choices, and one no page reads
+        "batch": values,
+        "public_link_id": values,
+        "correlation_id": values,
+        "updated_since": values,
+        "reschedule": values,
+        "decline": values,
+        "unknown": values,
     },
 )
 
@@ -118,10 +127,36 @@ def answered(response, what: str) -> None:  # type: ignore[no-untyped-def]
 @example(path="/", query={"sort": "upcoming", "cursor": encode_cursor("x", 1)})
 @example(path="/audit", query={"before": encode_cursor("2025-01-01T00:00:00Z", 1), "start": "9"})
 @example(path="/settings/webhooks/1", query={"before": encode_cursor(2**64), "per_page": "25"})
+@example(path="/", query={"cursor": nested_cursor(100_000)})
+@example(path="/links", query={"before": nested_cursor(100_000)})
 def test_pages_answer_any_query_string(browser, path, query):
     response = browser.get(path, query_string=query)
     answered(response, f"GET {path} {query!r:.300}")
     response.close()
+
+
+event_ids = st.one_of(
+    st.none(),
+    # A header value cannot carry a line break (the test client refuses to send one).
+    values.map(lambda text: text.replace("\r", " ").replace("\n", " ")),
+    st.integers(min_value=-1, max_value=2**70).map(str),
+    st.sampled_from(["²", "٣", "9" * 5000, " 7 ", "", "1e3", "0x10"]),
+)
+
+
+@fuzz(60)
+@given(last_event_id=event_ids, query=query_strings)
+@example(last_event_id="²", query={})
+@example(last_event_id=None, query={"cursor": "9" * 5000})
+def test_live_stream_answers_any_event_id(browser, last_event_id, query):
+    """/live/stream: a stream (200) or a plain 400 for an id this stream never sent."""
+    headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
+    response = browser.get("/live/stream", headers=headers, query_string=query, buffered=False)
+    try:
+        answered(response, f"GET /live/stream {last_event_id!r:.100} {query!r:.300}")
+        assert response.status_code in {200, 400}, response.status_code
+    finally:
+        response.close()
 
 
 form_values = st.one_of(hostile_text, iso_times, st.integers().map(str), json_values.map(str))

@@ -118,6 +118,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("auth.account_details", "POST"): Route("staff", data=lambda w: {"name": "x" * 201}, ok=422),
     ("auth.account_password", "GET"): Route("staff", ok=302),
     ("auth.account_password", "POST"): Route("staff", data=lambda w: {}, ok=422),
+    # Nobody's session has this id: signed-in visitors get 404 (their own sessions only).
+    ("auth.account_session_sign_out", "POST"): Route(
+        "staff", values=lambda w: {"session_id": 999_999}, data=lambda w: {}, ok=404
+    ),
+    ("auth.account_sessions_sign_out_others", "POST"): Route("staff", data=lambda w: {}, ok=302),
     ("auth.dismiss_banner", "POST"): Route("staff", data=lambda w: {"key": "sandbox"}, ok=302),
     ("auth.tokens", "GET"): Route("staff"),
     ("auth.token_create", "POST"): Route("staff", data=lambda w: {"name": "matrix"}),
@@ -195,6 +200,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("auth.user_active", "POST"): Route(
         "admin", values=staff_user, data=lambda w: {"active": "1"}, ok=302
     ),
+    ("auth.user_clear_sign_in_pause", "POST"): Route(
+        "admin", values=staff_user, data=lambda w: {}, ok=302
+    ),
     ("auth.user_password", "GET"): Route("admin", values=staff_user),
     ("auth.user_password", "POST"): Route("admin", values=staff_user, data=lambda w: {}, ok=422),
     ("webhooks.settings", "GET"): Route("admin"),
@@ -207,6 +215,11 @@ ROUTES: dict[tuple[str, str], Route] = {
         "admin", values=lambda w: {"delivery_id": w.failed_delivery_id}, data=lambda w: {}, ok=302
     ),
     ("webhooks.reprocess_failed", "POST"): Route("admin", data=lambda w: {}, ok=302),
+    # Erasing an invitee (issue 12 §5): admins only; a POST naming no request finds none.
+    ("retention.confirm_erase", "GET"): Route(
+        "admin", values=lambda w: {"request": w.scheduling_request_id, "recipient": 0}
+    ),
+    ("retention.erase_invitee", "POST"): Route("admin", data=lambda w: {}, ok=404),
     # The audit log (issue 12 §4): read-only, so only GET routes exist to classify.
     ("audit.audit_log", "GET"): Route("admin"),
     ("audit.audit_export", "GET"): Route("admin"),

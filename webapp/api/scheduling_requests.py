@@ -107,6 +107,8 @@ def get_scheduling_request(scheduling_request_id: str):  # type: ignore[no-untyp
             "status": note.delivery.status,
             "error": note.delivery.error,
             "payload": note.payload,
+            # Set when RETENTION_DAYS emptied the payload (then null).
+            "payload_removed_at": _iso(note.delivery.purged_at),
         }
         for note in notifications_for(scheduling_request_id)
     ]

@@ -12,6 +12,7 @@ USER_DEACTIVATED = "user.deactivated"
 USER_REACTIVATED = "user.reactivated"
 USER_PASSWORD_RESET = "user.password_reset"  # by an admin or the CLI
 USER_PASSWORD_CHANGED = "user.password_changed"  # by the user, knowing the current one
+USER_SIGN_IN_PAUSE_CLEARED = "user.sign_in_pause_cleared"  # an admin cleared failed sign-ins
 SIGN_IN = "auth.sign_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
 PUBLIC_LINK_CREATED = "public_link.created"
@@ -48,6 +49,7 @@ ACTIONS = (
     USER_REACTIVATED,
     USER_PASSWORD_RESET,
     USER_PASSWORD_CHANGED,
+    USER_SIGN_IN_PAUSE_CLEARED,
     PUBLIC_LINK_CREATED,
     PUBLIC_LINK_UPDATED,
     PUBLIC_LINK_DEACTIVATED,

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, session
 from flask_login import current_user
 
-from webapp.extensions import db, login_manager
+from webapp.auth import sessions
+from webapp.extensions import login_manager
 from webapp.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,14 +53,9 @@ def init_login_manager() -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(session_id: str) -> User | None:
-        user_id, _, version = session_id.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active or user.session_version != int(version):
-            return None
-        return user
+    def load_user(user_id: str) -> User | None:
+        # Signed in only while the cookie's session id names an open server-side session.
+        return sessions.signed_in_user(user_id, session.get(sessions.SESSION_KEY))
 
 
 init_login_manager()

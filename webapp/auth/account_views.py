@@ -13,9 +13,9 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user
+from flask_login import current_user, logout_user
 
-from webapp.auth import api_tokens, bp, service, signin
+from webapp.auth import api_tokens, bp, service, sessions, signin
 from webapp.auth.time_zone import set_time_zone
 from webapp.auth.views import start_session, throttled_response
 from webapp.templating import BANNER_SESSION_KEY
@@ -79,6 +79,7 @@ ACCOUNT_SECTIONS = (
     ("password", "Password", "auth/account/_password.html"),
     ("time-zone", "Time zone", "auth/account/_time_zone.html"),
     ("notifications", "Email notifications", "mail/_preferences.html"),  # saved by webapp/mail
+    ("sessions", "Where you are signed in", "auth/account/_sessions.html"),
 )
 
 
@@ -87,6 +88,8 @@ def _account_page(errors: dict[str, dict[str, str]] | None = None, status: int =
         "auth/account.html",
         sections=ACCOUNT_SECTIONS,
         section_errors=errors or {},
+        open_sessions=sessions.open_sessions_of(current_user.id),
+        this_session=sessions.current_session_id(),
         zone_choices=zone_choices(),
     )
     return page, status
@@ -125,9 +128,33 @@ def account_password():  # type: ignore[no-untyped-def]
         return throttled_response(error.retry_after)
     except service.ValidationError as error:
         return _account_page({"password": error.fields}, 422)
-    start_session(user)  # this session carries on; the others carry the old version
+    start_session(user)  # every session was revoked: this browser carries on on a new one
     flash("Your password is changed. Other sessions of your account have ended.", "success")
     return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/<int:session_id>/sign-out")
+def account_session_sign_out(session_id: int):  # type: ignore[no-untyped-def]
+    """Sign one of one's own sessions out (another browser, a lost laptop)."""
+    if not sessions.revoke(current_user.id, session_id):
+        abort(404)
+    if session_id == sessions.current_session_id():  # this browser's own: signed out here
+        logout_user()
+        session.clear()
+        flash("You have signed out.", "success")
+        return redirect(url_for("auth.login"))
+    flash("That session is signed out.", "success")
+    return redirect(url_for("auth.account") + "#sessions")
+
+
+@bp.post("/account/sessions/sign-out-others")
+def account_sessions_sign_out_others():  # type: ignore[no-untyped-def]
+    ended = sessions.revoke_others(current_user.id, keep=sessions.current_session_id())
+    flash(
+        f"Signed out everywhere else ({ended} other session{'' if ended == 1 else 's'}).",
+        "success",
+    )
+    return redirect(url_for("auth.account") + "#sessions")
 
 
 @bp.post("/account/time-zone")

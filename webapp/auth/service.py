@@ -7,17 +7,17 @@ message and a non-zero exit. Sign-in and password changes live in `webapp.auth.s
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
 from webapp.audit.log import FROM_REQUEST, created, record
 from webapp.audit.subjects import user_fields, user_target
-from webapp.auth import passwords
+from webapp.auth import passwords, sessions
 from webapp.database import write_transaction
 from webapp.emails import email_syntax_problem
 from webapp.extensions import db
-from webapp.models import ROLE_ADMIN, ROLE_STAFF, ROLES, User
+from webapp.models import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, User, utcnow
 
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 200
@@ -232,7 +232,10 @@ def set_active(actor_id: int, user_id: int, active: bool) -> User:
                     f"{user.email} is the only active admin; make someone else an admin first."
                 )
             user.active = False
-            user.session_version += 1
+            # Signed out everywhere, and its API tokens end for good: reactivating the
+            # account later does not bring them back (new ones can be made).
+            sessions.revoke_all(user.id)
+            _revoke_api_tokens(user.id)
             changes = {"active": [True, False]}  # audit log (issue 12 §4)
             record(audit_actions.USER_DEACTIVATED, user_target(user), changes, actor=actor_id)
         elif active and not user.active:
@@ -251,7 +254,15 @@ def set_password(user_id: int, password: str, password_confirm: str | None = Non
     with write_transaction():
         user = get_user(user_id)
         user.password_hash = password_hash
-        user.session_version += 1
+        sessions.revoke_all(user.id)
         # Audit log: that it changed; the values of a "password" field are never recorded.
         record(audit_actions.USER_PASSWORD_RESET, user_target(user), {"password": ["", ""]})
     return get_user(user_id)
+
+
+def _revoke_api_tokens(user_id: int) -> None:
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

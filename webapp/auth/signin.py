@@ -9,7 +9,7 @@ from __future__ import annotations
 from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
 from webapp.audit.log import Target, record, record_now
 from webapp.audit.subjects import user_target
-from webapp.auth import passwords, throttle
+from webapp.auth import passwords, sessions, throttle
 from webapp.auth.service import (
     AuthError,
     ValidationError,
@@ -27,7 +27,14 @@ GENERIC_SIGN_IN_ERROR = "Email or password is incorrect."
 
 
 class InvalidCredentials(AuthError):
-    """Wrong email, wrong password or a deactivated account (deliberately not told apart)."""
+    """Wrong email, wrong password or a deactivated account (deliberately not told apart).
+
+    `tries_left` is how many more failures this account may have from this address before
+    signing in is paused."""
+
+    def __init__(self, message: str, tries_left: int) -> None:
+        super().__init__(message)
+        self.tries_left = tries_left
 
 
 class Throttled(AuthError):
@@ -65,7 +72,7 @@ def sign_in(email: str, password: str, remote_addr: str | None) -> User:
     if user is None or not matches or not user.active:
         throttle.record_failure(keys)
         record_now(audit_actions.SIGN_IN_FAILED, failed_sign_in_target(user, address), actor=None)
-        raise InvalidCredentials(GENERIC_SIGN_IN_ERROR)
+        raise InvalidCredentials(GENERIC_SIGN_IN_ERROR, throttle.tries_left(keys))
 
     user_id = user.id
     new_hash = (
@@ -94,8 +101,8 @@ def change_own_password(
 ) -> User:
     """Replace the user's password after checking the current one.
 
-    Every other session of the user ends (session_version goes up); the caller signs the
-    current session in again with the returned user.
+    Every session of the user ends (this one too); the caller signs the current browser in
+    again on a new session with the returned user.
     """
     user = get_user(user_id)
     keys = throttle.keys_for(user.email, remote_addr)
@@ -116,7 +123,22 @@ def change_own_password(
     with write_transaction():
         user = get_user(user_id)
         user.password_hash = new_hash
-        user.session_version += 1
+        sessions.revoke_all(user.id)
         # Audit log: that it changed; the values of a "password" field are never recorded.
         record(audit_actions.USER_PASSWORD_CHANGED, user_target(user), {"password": ["", ""]})
     return get_user(user_id)
+
+
+def clear_sign_in_pause(user_id: int) -> tuple[User, int]:
+    """Forget the failed sign-ins of a user's account (every address's tries at it), so a
+    pause or slow-down ends now; the addresses' own counts stay. Returns the user and how
+    many failures were forgotten; the audit log records it."""
+    with write_transaction():
+        user = get_user(user_id)
+        forgotten = throttle.forget_account(user.email)
+        record(
+            audit_actions.USER_SIGN_IN_PAUSE_CLEARED,
+            user_target(user),
+            {"failed_sign_ins": [str(forgotten), "0"]},
+        )
+    return get_user(user_id), forgotten

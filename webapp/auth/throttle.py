@@ -1,8 +1,19 @@
 """Failed sign-in throttle, shared by every worker and host through the FailedSignIn table.
 
-Failures are counted per account ("email:<address>") and per client address
-("ip:<address>") over a sliding window. Callers check `retry_after` BEFORE hashing a
-password, so a throttled guess costs the server one indexed query and no hash.
+Each failure is counted three ways over a sliding window (LOGIN_THROTTLE_WINDOW):
+- per (account, client address) pair: LOGIN_THROTTLE_LIMIT failures pause that pair, so
+  someone guessing from one place is stopped without touching anyone else;
+- per client address, with the higher LOGIN_THROTTLE_ADDRESS_LIMIT, so one address cannot
+  spray many accounts, while colleagues behind the same address keep signing in when
+  someone else gets their own password wrong;
+- per account, from every address: never a lock-out (anyone could then lock anyone out),
+  but a progressive slow-down. After LOGIN_THROTTLE_ACCOUNT_FREE failures each further one
+  makes the account wait a little longer before the next try (1 s, 2 s, 4 s, ... up to
+  LOGIN_THROTTLE_ACCOUNT_MAX_DELAY), so a guesser spread over many addresses gets a few
+  hundred tries a day and the right person with the right password still gets in.
+
+Callers check `retry_after` BEFORE hashing a password, so a throttled guess costs the
+server a few indexed queries and no hash.
 """
 
 from __future__ import annotations
@@ -10,11 +21,11 @@ from __future__ import annotations
 import ipaddress
 import math
 import random
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from webapp.database import write_transaction
 from webapp.extensions import db
@@ -23,6 +34,19 @@ from webapp.models import FailedSignIn, utcnow
 # Pruning scans the table, so it runs on a share of failures rather than on each one.
 PRUNE_PROBABILITY = 0.1
 KEY_MAX_LENGTH = 300
+PAIR_PREFIX = "pair:"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The three counters one sign-in attempt belongs to."""
+
+    account: str
+    address: str
+    pair: str
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.account, self.address, self.pair)
 
 
 def account_key(email: str) -> str:
@@ -43,12 +67,18 @@ def address_key(remote_addr: str | None) -> str:
     return f"ip:{address}"
 
 
-def keys_for(email: str, remote_addr: str | None) -> list[str]:
-    return [account_key(email), address_key(remote_addr)]
+def _pair_prefix(email: str) -> str:
+    # The address part comes last, so that one prefix finds every pair of an account.
+    return PAIR_PREFIX + email.strip().lower() + " "
 
 
-def _limit() -> int:
-    return int(current_app.config["LOGIN_THROTTLE_LIMIT"])
+def keys_for(email: str, remote_addr: str | None) -> Keys:
+    pair = (_pair_prefix(email) + address_key(remote_addr))[:KEY_MAX_LENGTH]
+    return Keys(account_key(email), address_key(remote_addr), pair)
+
+
+def _setting(name: str) -> int:
+    return int(current_app.config[name])
 
 
 def _window() -> timedelta:
@@ -56,49 +86,114 @@ def _window() -> timedelta:
     return window if isinstance(window, timedelta) else timedelta(seconds=float(window))
 
 
-def retry_after(keys: Iterable[str], now: datetime | None = None) -> int | None:
-    """Seconds to wait before any of these keys may try again, or None when none is throttled.
+def _limit_wait(key: str, limit: int, now: datetime) -> float | None:
+    """Seconds until `key` has fewer than `limit` failures in the window, or None if it has.
 
-    A key is throttled while it has at least LIMIT failures inside the window. It is free
-    again once the LIMIT-th most recent of them leaves the window, so that one row (found
-    through the (key, at) index) tells both whether and for how long.
+    It is free again once the limit-th most recent failure leaves the window, so that one
+    row (found through the (key, at) index) tells both whether and for how long.
     """
-    now = now or utcnow()
-    limit, window = _limit(), _window()
     if limit < 1:
         return None
-    longest: float | None = None
-    for key in keys:
-        oldest_counted = db.session.execute(
-            select(FailedSignIn.at)
-            .where(FailedSignIn.key == key, FailedSignIn.at > now - window)
-            .order_by(FailedSignIn.at.desc())
-            .offset(limit - 1)
-            .limit(1)
-        ).scalar_one_or_none()
-        if oldest_counted is not None:
-            wait = (oldest_counted + window - now).total_seconds()
-            longest = wait if longest is None else max(longest, wait)
+    window = _window()
+    oldest_counted = db.session.execute(
+        select(FailedSignIn.at)
+        .where(FailedSignIn.key == key, FailedSignIn.at > now - window)
+        .order_by(FailedSignIn.at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    ).scalar_one_or_none()
+    if oldest_counted is None:
+        return None
+    return (oldest_counted + window - now).total_seconds()
+
+
+def account_delay(failures: int) -> float:
+    """How long an account waits after its latest failure, given its failures in the window."""
+    free = _setting("LOGIN_THROTTLE_ACCOUNT_FREE")
+    if failures <= free:
+        return 0.0
+    return float(
+        min(2 ** min(failures - free - 1, 30), _setting("LOGIN_THROTTLE_ACCOUNT_MAX_DELAY"))
+    )
+
+
+def _counts(key: str, now: datetime) -> tuple[int, datetime | None]:
+    count, latest = db.session.execute(
+        select(func.count(FailedSignIn.id), func.max(FailedSignIn.at)).where(
+            FailedSignIn.key == key, FailedSignIn.at > now - _window()
+        )
+    ).one()
+    return int(count), latest
+
+
+def _account_wait(key: str, now: datetime) -> float | None:
+    failures, latest = _counts(key, now)
+    delay = account_delay(failures)
+    if latest is None or delay <= 0:
+        return None
+    wait = (latest + timedelta(seconds=delay) - now).total_seconds()
+    return wait if wait > 0 else None
+
+
+def retry_after(keys: Keys, now: datetime | None = None) -> int | None:
+    """Seconds to wait before this account may be tried from this address, or None."""
+    now = now or utcnow()
+    waits = [
+        _limit_wait(keys.pair, _setting("LOGIN_THROTTLE_LIMIT"), now),
+        _limit_wait(keys.address, _setting("LOGIN_THROTTLE_ADDRESS_LIMIT"), now),
+        _account_wait(keys.account, now),
+    ]
+    longest = max((wait for wait in waits if wait is not None), default=None)
     if longest is None:
         return None
     return max(1, math.ceil(longest))
 
 
-def record_failure(keys: Iterable[str], now: datetime | None = None) -> None:
-    """Count one failed attempt against every key (one transaction)."""
+def tries_left(keys: Keys, now: datetime | None = None) -> int:
+    """Failed tries this account may still make from this address before a pause."""
+    now = now or utcnow()
+    left = [
+        _setting("LOGIN_THROTTLE_LIMIT") - _counts(keys.pair, now)[0],
+        _setting("LOGIN_THROTTLE_ADDRESS_LIMIT") - _counts(keys.address, now)[0],
+        _setting("LOGIN_THROTTLE_ACCOUNT_FREE") - _counts(keys.account, now)[0],
+    ]
+    return max(0, min(left))
+
+
+def record_failure(keys: Keys, now: datetime | None = None) -> None:
+    """Count one failed attempt against the account, the address and the pair."""
     now = now or utcnow()
     with write_transaction():
-        db.session.add_all(FailedSignIn(key=key, at=now) for key in keys)
+        db.session.add_all(FailedSignIn(key=key, at=now) for key in keys.all())
         if random.random() < PRUNE_PROBABILITY:
             _delete_older_than(now - _window())
 
 
-def forget_account(email: str) -> None:
-    """Forget an account's failures (it has just signed in); its address's failures stay.
+def forget_account(email: str) -> int:
+    """Forget an account's failures and its pairs' (it has just signed in, or an admin
+    cleared them); its addresses' own counts stay. Runs in the caller's transaction.
+    Returns how many failures the account had."""
+    db.session.execute(
+        delete(FailedSignIn).where(
+            FailedSignIn.key.startswith(_pair_prefix(email), autoescape=True)
+        )
+    )
+    result = db.session.execute(delete(FailedSignIn).where(FailedSignIn.key == account_key(email)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    Runs inside the caller's write transaction, as part of the sign-in.
-    """
-    db.session.execute(delete(FailedSignIn).where(FailedSignIn.key == account_key(email)))
+
+def recent_failures(emails: list[str], now: datetime | None = None) -> dict[str, int]:
+    """Each account's failures inside the window, for the accounts that have any."""
+    now = now or utcnow()
+    keys = {account_key(email): email for email in emails}
+    if not keys:
+        return {}
+    rows = db.session.execute(
+        select(FailedSignIn.key, func.count(FailedSignIn.id))
+        .where(FailedSignIn.key.in_(keys), FailedSignIn.at > now - _window())
+        .group_by(FailedSignIn.key)
+    ).all()
+    return {keys[key]: int(count) for key, count in rows}
 
 
 def prune(now: datetime | None = None) -> int:

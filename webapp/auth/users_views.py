@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.auth import bp, service
+from webapp.auth import bp, service, signin, throttle
 from webapp.auth.access import admin_required
 from webapp.extensions import db
 from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
@@ -41,6 +41,7 @@ def _render_users(values: dict[str, str] | None = None, errors: dict[str, str] |
     return render_template(
         "auth/users.html",
         users=window.items,
+        failures=throttle.recent_failures([user.email for user in window.items]),
         roles=ROLES,
         values=values or {"role": ROLE_STAFF},
         errors=errors or {},
@@ -110,7 +111,26 @@ def user_active(user_id: int):  # type: ignore[no-untyped-def]
     if user.active:
         flash(f"{user.email} is active again and can sign in.", "success")
     else:
-        flash(f"{user.email} is deactivated: signed out everywhere, API tokens stopped.", "success")
+        flash(
+            f"{user.email} is deactivated: signed out everywhere, API tokens revoked for good.",
+            "success",
+        )
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/users/<int:user_id>/sign-in-pause")
+@admin_required
+def user_clear_sign_in_pause(user_id: int):  # type: ignore[no-untyped-def]
+    """Lift a pause or slow-down on someone's sign-in now, e.g. after they were targeted."""
+    try:
+        user, forgotten = signin.clear_sign_in_pause(user_id)
+    except service.NotFound:
+        abort(404)
+    flash(
+        f"Cleared {forgotten} failed sign-in{'' if forgotten == 1 else 's'} for {user.email}: "
+        "they can sign in again at once.",
+        "success",
+    )
     return redirect(url_for("auth.users"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from flask import (
     abort,
@@ -16,9 +17,9 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from webapp.auth import bp, service, signin
+from webapp.auth import bp, service, sessions, signin
 from webapp.auth.access import public
-from webapp.models import User
+from webapp.models import User, utcnow
 from webapp.urls import safe_next
 
 
@@ -26,7 +27,9 @@ def start_session(user: User) -> None:
     """Sign the user in on a fresh session that lasts PERMANENT_SESSION_LIFETIME idle."""
     # A new session on sign-in: nothing set before (by anyone) carries over into it.
     session.clear()
+    raw = sessions.open_session(user.id, request.user_agent.string, request.remote_addr)
     login_user(user, remember=False, fresh=True)
+    session[sessions.SESSION_KEY] = raw
     session.permanent = True
 
 
@@ -36,8 +39,12 @@ def _after_sign_in() -> str:
 
 def throttled_response(retry_after: int):  # type: ignore[no-untyped-def]
     minutes = max(1, math.ceil(retry_after / 60))
+    retry_at = utcnow() + timedelta(seconds=retry_after)
     response = make_response(
-        render_template("auth/throttled.html", minutes=minutes, seconds=retry_after), 429
+        render_template(
+            "auth/throttled.html", minutes=minutes, seconds=retry_after, retry_at=retry_at
+        ),
+        429,
     )
     response.headers["Retry-After"] = str(retry_after)
     return response
@@ -86,6 +93,7 @@ def login():  # type: ignore[no-untyped-def]
         return render_template("auth/login.html", email="", errors={}, next_url=next_url)
 
     email = request.form.get("email", "")
+    tries_left = None
     try:
         user = signin.sign_in(email, request.form.get("password", ""), request.remote_addr)
     except signin.Throttled as error:
@@ -94,19 +102,28 @@ def login():  # type: ignore[no-untyped-def]
         errors = error.fields
     except signin.InvalidCredentials as error:
         errors = {"form": error.message}
+        tries_left = error.tries_left
     else:
         start_session(user)
         return redirect(_after_sign_in())
     return render_template(
-        "auth/login.html", email=email.strip(), errors=errors, next_url=next_url
+        "auth/login.html",
+        email=email.strip(),
+        errors=errors,
+        next_url=next_url,
+        tries_left=tries_left,
     ), 422
 
 
 @bp.post("/logout")
 @public
 def logout():  # type: ignore[no-untyped-def]
-    """End the session (CSRF-protected like every POST) and go back to the sign-in page."""
+    """End the session (CSRF-protected like every POST) and go back to the sign-in page.
+
+    The server-side session is revoked, so a copy of the cookie no longer signs anyone in.
+    """
     was_signed_in = current_user.is_authenticated
+    sessions.end_session(session.get(sessions.SESSION_KEY))
     logout_user()
     session.clear()
     if was_signed_in:

@@ -23,10 +23,9 @@ def _answer(body: bytes, mimetype: str, filename: str) -> Response:
     return Response(
         body,
         mimetype=mimetype,
-        headers={
-            "Content-Disposition": f'{disposition}; filename="{filename}"',
-            "Cache-Control": "private, max-age=300",
-        },
+        # No Cache-Control of its own: like every signed-in answer it is no-store
+        # (webapp/staff_pages.py), so a shared computer keeps no copy of a short link.
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
     )
 
 

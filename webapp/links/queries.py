@@ -7,6 +7,7 @@ query each, never per row.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from webapp.extensions import db
 from webapp.links.inputs import MAX_ID
 from webapp.models import LinkBatch, PublicLink, SchedulingRequest, TrackedLink, Visit
+from webapp.models.retention import purged_visits
 from webapp.outcomes import state_condition
 from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
 
@@ -188,7 +190,8 @@ def parse_cursor_time(text: Any) -> datetime:
 
 
 def click_counts(link_ids: Sequence[int]) -> dict[int, int]:
-    """Human visits per tracked link, for these ids only, in one grouped query."""
+    """Human visits per tracked link, for these ids only: one grouped query over the visits,
+    plus the ones retention removed (counted before they went)."""
     if not link_ids:
         return {}
     rows = db.session.execute(
@@ -196,7 +199,9 @@ def click_counts(link_ids: Sequence[int]) -> dict[int, int]:
         .where(Visit.tracked_link_id.in_(link_ids), Visit.agent_class == "human")
         .group_by(Visit.tracked_link_id)
     )
-    return {link_id: count for link_id, count in rows}
+    counts = Counter({link_id: count for link_id, count in rows})
+    counts.update(purged_visits(link_ids, humans_only=True))
+    return dict(counts)
 
 
 def booking_states(link_ids: Sequence[int]) -> dict[int, BookingState]:
@@ -270,6 +275,8 @@ def recent_visits(link_id: int, limit: int = 50) -> list[Visit]:
 
 
 def visit_count(link_id: int) -> int:
-    return db.session.execute(
+    """Every visit of the link, the ones retention removed included."""
+    rows = db.session.execute(
         select(func.count()).select_from(Visit).where(Visit.tracked_link_id == link_id)
     ).scalar_one()
+    return rows + purged_visits([link_id], humans_only=False).get(link_id, 0)

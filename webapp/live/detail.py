@@ -47,6 +47,9 @@ def notifications_for(scheduling_request_id: str) -> list[TimelineEntry]:
     ).scalars()
     result = []
     for delivery in deliveries:
+        if delivery.purged_at is not None:  # emptied by RETENTION_DAYS (webapp/retention/)
+            result.append(TimelineEntry(delivery, None, ""))
+            continue
         parsed, pretty = decode_payload(delivery.body)
         result.append(TimelineEntry(delivery, parsed, pretty))
     return result

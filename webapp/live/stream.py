@@ -24,13 +24,17 @@ from webapp.extensions import db
 from webapp.live.fanout import shared_rows
 from webapp.live.feed import DEFAULT_GRACE, FeedCursor
 from webapp.live.queries import RequestFilters, matching_ids
-from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest, User, utcnow
+from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest, utcnow
+from webapp.pagination import InvalidCursor
 
 BATCH = 500
 RETRY_MILLISECONDS = 1000  # a stream ending at SSE_MAX_DURATION resumes at once
 # A delivery still pending after this long is stuck, not in flight: the page's starting
 # cursor does not wait for it (the stream would skip it after its grace period anyway).
 IN_FLIGHT = timedelta(minutes=1)
+# The largest id a BIGINT holds, and its digit count: no delivery id is beyond it.
+MAX_DELIVERY_ID = 2**63 - 1
+MAX_CURSOR_DIGITS = len(str(MAX_DELIVERY_ID))
 WATCH_AT_START = 100  # pending deliveries below a starting cursor, newest first
 # However often changes are announced, a stream polls at most every MIN_POLL_GAP seconds,
 # plus POLL_GAP_PER_STREAM for each other stream waiting in its process (at most every
@@ -103,10 +107,22 @@ def resume_cursor(requested: int | None) -> int:
 
 
 def parse_cursor(*candidates: str | None) -> int | None:
-    """The first candidate that is a whole number >= 0 (Last-Event-ID, then ?cursor=)."""
+    """The first candidate given (Last-Event-ID, then ?cursor=) as a delivery id, or None.
+
+    Both are client input. A value that is not a plain ASCII whole number a database id can
+    hold raises InvalidCursor: str.isdigit() accepts "²" and other digits int() refuses,
+    and int() refuses strings past 4,300 digits.
+    """
     for value in candidates:
-        if value is not None and value.strip().isdigit():
-            return int(value.strip())
+        if value is None or not value.strip():
+            continue
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > MAX_CURSOR_DIGITS:
+            raise InvalidCursor("cursor is not valid")
+        number = int(text)
+        if number > MAX_DELIVERY_ID:
+            raise InvalidCursor("cursor is not valid")
+        return number
     return None
 
 
@@ -183,20 +199,12 @@ def _pending_up_to(cursor: int) -> list[int]:
     )
 
 
-def _still_signed_in(user_id: int, session_version: int) -> bool:
-    row = db.session.execute(
-        select(User.active, User.session_version).where(User.id == user_id)
-    ).first()
-    return row is not None and row.active and row.session_version == session_version
-
-
 def event_stream(
     filters: RequestFilters,
     cursor: int,
     settings: StreamSettings,
     *,
-    user_id: int | None = None,
-    session_version: int | None = None,
+    still_signed_in: Callable[[], bool] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] | None = None,
     client_gone: Callable[[], bool] = lambda: False,
@@ -206,7 +214,8 @@ def event_stream(
     Must run inside an app context (and a request context, for url_for). It holds no ORM
     object across polls and ends the database transaction after each one, so new commits
     become visible and the pooled connection goes back to the pool between polls. When the
-    user is signed out or deactivated (checked every heartbeat) the stream ends; so does it
+    session is signed out or revoked, or the user deactivated (`still_signed_in`, checked
+    every heartbeat) the stream ends; so does it
     as soon as `client_gone()` says its client hung up (webapp/live/capacity.py), which
     frees its thread and its slot in seconds rather than at the next failed write.
 
@@ -236,8 +245,8 @@ def event_stream(
                 yield message
                 last_sent = clock()
             if clock() - last_sent >= settings.heartbeat:
-                if user_id is not None and session_version is not None:
-                    allowed = _still_signed_in(user_id, session_version)
+                if still_signed_in is not None:
+                    allowed = still_signed_in()
                     db.session.remove()
                     if not allowed:
                         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from urllib.parse import urlencode
 
 from flask import (
@@ -21,6 +22,8 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.auth.sessions import current_session_id
+from webapp.auth.sessions import is_open as session_is_open
 from webapp.display import http_url, plural
 from webapp.extensions import db
 from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
@@ -154,19 +157,25 @@ def upcoming_since() -> datetime:
 @bp.get("/live/stream")
 def stream():  # type: ignore[no-untyped-def]
     filters = PageFilters.from_args(request.args)
-    # Plain values only: the generator outlives this request's database session. The
-    # viewer's zone is read now, for the rows the generator renders later.
-    user_id, session_version = current_user.id, current_user.session_version
+    # Plain values only: the generator outlives this request's database session.
+    # The viewer's zone is read now, for the rows the generator renders later.
+    user_id, session_id = current_user.id, current_session_id()
     viewer_zone()
-    cursor = resume_cursor(
-        parse_cursor(request.headers.get("Last-Event-ID"), request.args.get("cursor"))
-    )
+    try:
+        requested = parse_cursor(request.headers.get("Last-Event-ID"), request.args.get("cursor"))
+    except InvalidCursor:
+        return Response(
+            "Last-Event-ID or cursor is not an event id from this stream; reload the page.\n",
+            400,
+            mimetype="text/plain",
+            headers={"Cache-Control": "no-store"},
+        )
+    cursor = resume_cursor(requested)
     generator = event_stream(
         filters.resolve(user_id),
         cursor,
         StreamSettings.from_config(current_app.config),
-        user_id=user_id,
-        session_version=session_version,
+        still_signed_in=None if session_id is None else partial(session_is_open, session_id),
         client_gone=client_gone_check(request.environ),
     )
     # Taken last, and given back when the response closes (the stream ended, or its client
@@ -185,7 +194,7 @@ def stream():  # type: ignore[no-untyped-def]
     response = Response(
         stream_with_context(generator),
         mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
     response.call_on_close(slot.release)
     return response

@@ -21,9 +21,18 @@ from webapp.models.outbound import (
     WebhookEndpoint,
 )
 from webapp.models.outbox import OutboxAttempt, OutboxMessage
+from webapp.models.retention import PeriodicRun, PurgedVisitCount
 from webapp.models.sandbox import SandboxBooking, SandboxClaim
 from webapp.models.types import UTCDateTime, utcnow
-from webapp.models.users import ROLE_ADMIN, ROLE_STAFF, ROLES, ApiToken, FailedSignIn, User
+from webapp.models.users import (
+    ROLE_ADMIN,
+    ROLE_STAFF,
+    ROLES,
+    ApiToken,
+    FailedSignIn,
+    User,
+    UserSession,
+)
 from webapp.models.views import VIEW_PAGES, SavedView
 
 __all__ = [
@@ -50,7 +59,9 @@ __all__ = [
     "OutboxMessage",
     "LinkBatch",
     "OrganisationProfile",
+    "PeriodicRun",
     "PublicLink",
+    "PurgedVisitCount",
     "RefusedDelivery",
     "SandboxBooking",
     "SandboxClaim",
@@ -60,6 +71,7 @@ __all__ = [
     "TrackedLink",
     "UTCDateTime",
     "User",
+    "UserSession",
     "Visit",
     "WebhookEndpoint",
     "utcnow",

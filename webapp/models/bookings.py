@@ -40,6 +40,8 @@ class Delivery(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=DELIVERY_PENDING)
     error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Retention (webapp/retention/) emptied the body at this time; the envelope stays.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RefusedDelivery(db.Model):

@@ -54,6 +54,8 @@ class OutboxMessage(db.Model):
     gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status: Mapped[int | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Retention (webapp/retention/) emptied the body of this sent or given-up message.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def state(self) -> str:

@@ -1,4 +1,5 @@
-"""Staff accounts, their API tokens and the sign-in throttle's record of failures."""
+"""Staff accounts, their sign-in sessions and API tokens, and the sign-in throttle's record
+of failures."""
 
 from __future__ import annotations
 
@@ -25,8 +26,6 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16), default=ROLE_STAFF)
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on deactivation or password change: sessions carrying an older value end.
-    session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Email choices (webapp/mail/): a message per booking change on links the user owns,
     # and a daily digest; digest_sent_at is when the last digest was queued.
@@ -51,9 +50,24 @@ class User(UserMixin, db.Model):
     def display_name(self) -> str:
         return self.name or self.email
 
-    def get_id(self) -> str:
-        # The session remembers the version too, so bumping it signs the user out everywhere.
-        return f"{self.id}:{self.session_version}"
+
+class UserSession(db.Model):
+    """One signed-in browser session: the cookie holds a random id, this row its SHA-256.
+
+    Sign-out, a password change and deactivation revoke rows; a cookie whose row is revoked
+    or gone is signed out, wherever it was copied to.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(100), default="")  # "Firefox on Linux"
+    address: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(db.Model):

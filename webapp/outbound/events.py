@@ -34,6 +34,7 @@ from webapp.models import (
     WebhookEndpoint,
     utcnow,
 )
+from webapp.models.retention import purged_visits
 from webapp.outbound import slack
 from webapp.serializers import scheduling_request_json, tracked_link_json
 from webapp.templating import iso_utc
@@ -193,13 +194,17 @@ def emit_tracked_link_created(links: TrackedLink | Iterable[TrackedLink]) -> int
 
 
 def human_clicks(link_ids: list[int]) -> dict[int, int]:
-    """Clicks (human visits) per tracked link, as the API counts them."""
+    """Clicks (human visits) per tracked link, as the API counts them: the visits left
+    plus the ones retention removed."""
     rows = db.session.execute(
         db.select(Visit.tracked_link_id, func.count())
         .where(Visit.tracked_link_id.in_(link_ids), Visit.agent_class == "human")
         .group_by(Visit.tracked_link_id)
     )
-    return {link_id: count for link_id, count in rows}
+    counts = {link_id: count for link_id, count in rows}
+    for link_id, purged in purged_visits(link_ids, humans_only=True).items():
+        counts[link_id] = counts.get(link_id, 0) + purged
+    return counts
 
 
 def emit_tracked_link_clicks(clicks: Iterable[tuple[int, datetime]]) -> int:

@@ -226,5 +226,7 @@ def resend(endpoint_id: int, message_pk: int) -> OutboxMessage:
         row = db.session.scalar(endpoint_messages(endpoint).where(OutboxMessage.id == message_pk))
         if row is None:
             raise MessageNotFound("That endpoint has no message with that id.")
+        if row.purged_at is not None:  # its body is gone (RETENTION_DAYS, webapp/retention/)
+            raise MessageNotFound("That message's body was removed by retention.")
         outbox.resend(row, utcnow(), held=not endpoint.enabled and row.topic != events.TEST_EVENT)
     return row
