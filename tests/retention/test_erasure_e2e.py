@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import factories
-from tests.support.bookings import sign_in
 from tests.support.capture import CaptureServer
 from tests.support.sandbox import hidden, slot_keys
 from tests.support.server import free_port, running_server, server_env
 from tests.support.signin import BROWSER_UA as BROWSER
+from tests.support.signin import sign_in
 from tests.support.smtp import smtp_server
 from webapp import create_app
 from webapp.auth.api_tokens import issue_token

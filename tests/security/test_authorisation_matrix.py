@@ -13,13 +13,10 @@ exactly as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask import url_for
-from flask.testing import FlaskClient
 
 from tests.support.routes import (
     ACTORS,
@@ -28,25 +25,13 @@ from tests.support.routes import (
     FORBIDDEN,
     LOGIN,
     ROUTES,
-    Route,
+    Actor,
     app_routes,
+    send,
     snapshot,
 )
 from tests.support.signin import bearer, sign_in
 from tests.support.world import World, deactivate
-
-
-@dataclass
-class Actor:
-    client: FlaskClient
-    token: str | None = None  # sent as a bearer token on /api/ requests
-    token_everywhere: bool = False  # sent on every request (token holders without a session)
-
-    def headers(self, path: str) -> dict[str, str]:
-        headers = {"User-Agent": BROWSER}
-        if self.token and (self.token_everywhere or path.startswith("/api/")):
-            headers.update(bearer(self.token))
-        return headers
 
 
 def make_actors(world: World) -> dict[str, Actor]:
@@ -66,16 +51,6 @@ def make_actors(world: World) -> dict[str, Actor]:
         "staff": Actor(sign_in(app.test_client(), "staff@example.com"), world.staff_token),
         "admin": Actor(sign_in(app.test_client(), "admin@example.com"), world.admin_token),
     }
-
-
-def send(actor: Actor, method: str, path: str, route: Route, world: World):  # type: ignore[no-untyped-def]
-    kwargs: dict[str, Any] = {"method": method, "headers": actor.headers(path)}
-    if route.data is not None:
-        if route.kind == "api":
-            kwargs["json"] = route.data(world)
-        else:
-            kwargs["data"] = route.data(world)
-    return actor.client.open(path, **kwargs)
 
 
 def problem(expected: int | str, response) -> str | None:  # type: ignore[no-untyped-def]

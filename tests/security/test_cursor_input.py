@@ -11,7 +11,7 @@ import base64
 
 import pytest
 
-from tests.security.test_api_fuzz import check_answer
+from tests.support.api import check_answer
 from tests.support.signin import bearer, sign_in
 
 DEEP = base64.urlsafe_b64encode(b"[" * 100_000).decode().rstrip("=")

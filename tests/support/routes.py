@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tests.support.signin import bearer
 from tests.support.world import World
 from webapp.extensions import db
 
@@ -275,6 +277,29 @@ ROUTES: dict[tuple[str, str], Route] = {
         "api", values=endpoint, data=lambda w: {}, ok=204, staff_ok=403
     ),
 }
+
+
+@dataclass
+class Actor:
+    client: FlaskClient
+    token: str | None = None  # sent as a bearer token on /api/ requests
+    token_everywhere: bool = False  # sent on every request (token holders without a session)
+
+    def headers(self, path: str) -> dict[str, str]:
+        headers = {"User-Agent": BROWSER}
+        if self.token and (self.token_everywhere or path.startswith("/api/")):
+            headers.update(bearer(self.token))
+        return headers
+
+
+def send(actor: Actor, method: str, path: str, route: Route, world: World):  # type: ignore[no-untyped-def]
+    kwargs: dict[str, Any] = {"method": method, "headers": actor.headers(path)}
+    if route.data is not None:
+        if route.kind == "api":
+            kwargs["json"] = route.data(world)
+        else:
+            kwargs["data"] = route.data(world)
+    return actor.client.open(path, **kwargs)
 
 
 def app_routes(app: Flask) -> set[tuple[str, str]]:
