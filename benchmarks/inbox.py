@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit
 
 from sqlalchemy import create_engine, text
@@ -24,7 +25,7 @@ from benchmarks.deliveries import DeliveryFactory
 from benchmarks.loadgen import LoadResult, run_load
 from benchmarks.phases import Settings, compare, interleaved, record_run
 from benchmarks.report import Report, ms
-from benchmarks.servers import Server
+from benchmarks.servers import Server, cpu_seconds
 
 DRAIN_TIMEOUT = 60.0
 
@@ -157,7 +158,7 @@ def flood_phase(s: Settings, report: Report, app: Server, correlation_ids: list[
                 concurrency=2,
                 duration=s.duration,
                 warmup=s.warmup,
-                probe=app.cpu_seconds,
+                probe=partial(cpu_seconds, app),
             )
         finally:
             stop.set()

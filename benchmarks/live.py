@@ -22,7 +22,8 @@ import httpx
 
 from benchmarks.deliveries import DeliveryFactory
 from benchmarks.loadgen import percentile
-from benchmarks.signin import sign_in_async
+from tests.support.signin import BROWSER_UA, sign_in_http_async
+from tests.support.sse import EventReader
 
 
 @dataclass
@@ -77,23 +78,12 @@ class _Stream:
                 self.ready.set()
                 return False
             self.ready.set()
-            name, data = "message", []
-            async for line in response.aiter_lines():
-                if line == "":
-                    if data:
-                        self._dispatch(name, "\n".join(data))
-                    name, data = "message", []
-                elif line.startswith(":"):
-                    continue
-                else:
-                    key, _, value = line.partition(":")
-                    value = value.removeprefix(" ")
-                    if key == "event":
-                        name = value
-                    elif key == "data":
-                        data.append(value)
-                    elif key == "id":
-                        self.last_event_id = value
+            reader = EventReader(self.last_event_id)
+            try:
+                async for event in reader.events(response):
+                    self._dispatch(event.name, event.data)
+            finally:
+                self.last_event_id = reader.last_event_id
         return True
 
     def _dispatch(self, name: str, data: str) -> None:
@@ -131,7 +121,12 @@ async def measure_live(
     result = LiveResult()
     prefix = f"live{random.randrange(10**6):06d}x"
     factory = DeliveryFactory(client_secret, prefix, correlation_ids)
-    client = await sign_in_async(base_url, email, password)
+    client = httpx.AsyncClient(base_url=base_url, timeout=30, headers={"User-Agent": BROWSER_UA})
+    try:
+        await sign_in_http_async(client, email, password)
+    except BaseException:
+        await client.aclose()
+        raise
     stream = _Stream(client, prefix, result)
     reader = asyncio.create_task(stream.run())
     try:

@@ -13,6 +13,7 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,8 +24,16 @@ from benchmarks.live import measure_live
 from benchmarks.loadgen import LoadResult, build_request, run_load
 from benchmarks.report import Report, ms, ratio
 from benchmarks.seed import EMAIL, PASSWORD, prepare_app
-from benchmarks.servers import ROOT, Server, app_env, free_port, start_gunicorn
-from benchmarks.signin import BROWSER_UA
+from benchmarks.servers import (
+    ROOT,
+    Server,
+    app_env,
+    cpu_seconds,
+    free_port,
+    peak_rss_kib,
+    start_gunicorn,
+)
+from tests.support.signin import BROWSER_UA
 from webapp.webhooks.applier import WATCH_SECONDS
 
 REDIRECT_HEADERS = {
@@ -93,7 +102,7 @@ def interleaved(
                     concurrency=s.concurrency,
                     duration=s.duration,
                     warmup=s.warmup,
-                    probe=server.cpu_seconds,
+                    probe=partial(cpu_seconds, server),
                 )
             )
             results[side].append(result)
@@ -313,7 +322,7 @@ def throughput_and_live(s: Settings, report: Report, stack: ExitStack) -> None:
             f"live stream events seen: {dict(live.events)}, reconnects {live.reconnects}"
             + (f"; {live.note}" if live.note else "")
         )
-    peak = app.peak_rss_kib()
+    peak = peak_rss_kib(app)
     if peak:
         report.add(
             "memory: peak RSS of one worker after redirect/receiver/live",

@@ -17,8 +17,8 @@ import httpx
 from benchmarks.phases import Settings
 from benchmarks.report import Report, ms, ratio
 from benchmarks.seed import EMAIL, PASSWORD, invitee_email, prepare_app
-from benchmarks.servers import start_gunicorn
-from benchmarks.signin import sign_in
+from benchmarks.servers import peak_rss_kib, start_gunicorn
+from tests.support.signin import BROWSER_UA, sign_in_http
 
 
 @dataclass
@@ -86,9 +86,13 @@ def scale_phase(s: Settings, report: Report, stack: ExitStack) -> None:
             threads=s.threads,
         )
         stack.callback(servers[side].stop)
-    clients = {side: sign_in(server.base_url, EMAIL, PASSWORD) for side, server in servers.items()}
-    for client in clients.values():
+    clients = {}
+    for side, server in servers.items():
+        client = httpx.Client(
+            base_url=server.base_url, timeout=30, headers={"User-Agent": BROWSER_UA}
+        )
         stack.callback(client.close)
+        clients[side] = sign_in_http(client, EMAIL, PASSWORD)
     query = invitee_email(s.scale_small // 2)  # one row in each database, mid-table
     paths = ["/", f"/?q={query}", "/links", "/insights"]
     timings = time_pages(clients, paths, repeats=s.page_repeats)
@@ -118,7 +122,7 @@ def scale_phase(s: Settings, report: Report, stack: ExitStack) -> None:
             value <= 1.5,
         )
     for side in ("large", "small"):
-        peak = servers[side].peak_rss_kib()
+        peak = peak_rss_kib(servers[side])
         report.add(
             f"memory: peak RSS of one worker after the scale run ({sides[side]:,} rows)",
             f"{max(peak.values(), default=0) / 1024:.0f} MiB (max of {len(peak)} workers; all: "

@@ -24,6 +24,7 @@ from flask import Flask
 from sqlalchemy import insert
 
 from benchmarks.servers import app_env
+from tests.support.factories import make_user
 
 BATCH = 5_000
 SPREAD = timedelta(days=90)  # seeded activity covers the last 90 days, newest first
@@ -57,18 +58,8 @@ def migrate(app: Flask) -> None:
 
 
 def create_user(app: Flask, email: str, password: str, role: str = "admin") -> int:
-    """A user with a real password hash (so signing in does not rehash)."""
-    from webapp.auth.passwords import hash_password
-    from webapp.extensions import db
-    from webapp.models import User
-
     with app.app_context():
-        user = User(
-            email=email, name="Bench Mark", role=role, password_hash=hash_password(password)
-        )
-        db.session.add(user)
-        db.session.commit()
-        return int(user.id)
+        return make_user(email=email, role=role, name="Bench Mark", password=password).id
 
 
 def _insert(model: type, rows: Iterator[dict[str, Any]]) -> int:

@@ -7,8 +7,6 @@ set (CI's PostgreSQL run) the tables are created once and emptied after each tes
 from __future__ import annotations
 
 import atexit
-import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,38 +18,18 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
-from tests.support import factories
+from tests.support import factories, sandbox
+from tests.support.config import TEST_DATABASE_URL, make_test_config
+from tests.support.signin import sign_in
+from tests.support.smtp import Mailbox, smtp_server
 from webapp import create_app
 from webapp.extensions import db
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 # The schema always comes from the migrations, so every run tests them too: SQLite tests copy
 # a template file upgraded once per run; PostgreSQL is upgraded once and emptied after each test.
 _template_dir = Path(tempfile.mkdtemp(prefix="webapp-test-template-"))
 atexit.register(shutil.rmtree, _template_dir, ignore_errors=True)
 _state = {"template": None, "pg_ready": False}
-
-
-def make_test_config(tmp_path, **overrides) -> dict:
-    config = {
-        "TESTING": True,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "SECRET_KEY": secrets.token_hex(16),
-        "WTF_CSRF_ENABLED": False,
-        "WEBAPP_SANDBOX": False,
-        "CRONOFY_SCHEDULER_EMBED_PUBLIC_KEY": "EMB_test" + secrets.token_hex(6),
-        "CRONOFY_SCHEDULER_EMBED_SECRET": "ESK_test" + secrets.token_hex(20),
-        "CRONOFY_CLIENT_SECRET": "CRN_test" + secrets.token_hex(20),
-        # Tests hash many passwords; the production cost is checked in test_passwords.
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "SSE_POLL_INTERVAL": 0.01,
-    }
-    if TEST_DATABASE_URL:
-        config["SQLALCHEMY_DATABASE_URI"] = TEST_DATABASE_URL
-    else:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    config.update(overrides)
-    return config
 
 
 def _sqlite_template() -> Path:
@@ -126,6 +104,19 @@ def app(app_factory) -> Flask:
 
 
 @pytest.fixture
+def sandbox_app(app_factory) -> Flask:
+    """The app with the sandbox on; its notifications go nowhere (the receiver is not called)."""
+    return app_factory(WEBAPP_SANDBOX=True, SANDBOX_RECEIVER_URL=sandbox.RECEIVER)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free loopback port, keeping what it receives."""
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
@@ -164,24 +155,27 @@ def staff(app: Flask):
 
 
 @pytest.fixture
-def admin_client(client: FlaskClient, admin, auth: AuthActions) -> FlaskClient:
-    response = auth.login("admin@example.com")
-    assert response.status_code in (302, 303), response.data[:500]
-    return client
+def admin_client(client: FlaskClient, admin) -> FlaskClient:
+    return sign_in(client, admin.email)
 
 
 @pytest.fixture
-def staff_client(client: FlaskClient, staff, auth: AuthActions) -> FlaskClient:
-    response = auth.login("staff@example.com")
-    assert response.status_code in (302, 303), response.data[:500]
-    return client
+def staff_client(client: FlaskClient, staff) -> FlaskClient:
+    return sign_in(client, staff.email)
+
+
+@pytest.fixture
+def public_link(app: Flask, staff) -> int:
+    """The id of a Public Link owned by the staff member."""
+    with app.app_context():
+        return factories.make_public_link(owner_id=staff.id).id
 
 
 # -- Secrets never leak (issue 5, the security suite) ---------------------------------------
-# Every test runs under a LeakGuard (tests/security/leakguard.py): the test client, CLI runner,
+# Every test runs under a LeakGuard (tests/support/leakguard.py): the test client, CLI runner,
 # httpx and the logging system report what they saw, and at teardown no secret of an app or
 # server the test used (Embed Secret, client secrets, SECRET_KEY) may appear in any of it.
-from tests.security import leakguard  # noqa: E402
+from tests.support import leakguard  # noqa: E402
 
 
 def pytest_configure(config) -> None:

@@ -25,12 +25,6 @@ def headers(app, staff):
     return token_for(app, staff.id)
 
 
-@pytest.fixture
-def public_link(app, staff):
-    with app.app_context():
-        return factories.make_public_link(owner_id=staff.id).id
-
-
 def assert_error(response, status, *fields):
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.is_json

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support import factories
-from tests.test_public_links import sign_in_session
+from tests.support.signin import sign_in
 from webapp.extensions import db
 from webapp.links.bulk import REPEAT_WINDOW, BulkRejected, RowError, in_words
 from webapp.links.csv_io import (
@@ -25,17 +25,6 @@ from webapp.links.csv_io import (
 from webapp.models import LinkBatch, TrackedLink
 
 HEADER = "correlation_id,label,utm_source,utm_medium,utm_campaign,utm_term,utm_content"
-
-
-@pytest.fixture
-def staff_session(app, client, staff):
-    return sign_in_session(app, client, staff.id)
-
-
-@pytest.fixture
-def public_link(app, staff):
-    with app.app_context():
-        return factories.make_public_link(owner_id=staff.id).id
 
 
 def upload(client, public_link_id, content, filename="links.csv", key=None):
@@ -69,14 +58,14 @@ def download(client, response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text[1:])))
 
 
-def test_page_explains_the_format(staff_session, public_link):
-    page = staff_session.get("/links/bulk").get_data(as_text=True)
+def test_page_explains_the_format(staff_client, public_link):
+    page = staff_client.get("/links/bulk").get_data(as_text=True)
     assert HEADER in page and 'enctype="multipart/form-data"' in page and "Interviews" in page
     assert 'href="/links/bulk/template.csv"' in page
     assert re.search(r'name="idempotency_key" value="[A-Za-z0-9_-]{32}"', page)
 
 
-def test_good_file_creates_all_and_offers_the_csv_with_urls(app, staff_session, public_link, staff):
+def test_good_file_creates_all_and_offers_the_csv_with_urls(app, staff_client, public_link, staff):
     content = (
         "\ufeff" + HEADER + "\r\n"
         "cand-1,Ada Lovelace,newsletter,email,spring,,\r\n"
@@ -84,12 +73,12 @@ def test_good_file_creates_all_and_offers_the_csv_with_urls(app, staff_session, 
         "\r\n"
         '"cand 3, quoted",Grace,,,,,\r\n'
     )
-    response = upload(staff_session, public_link, content)
-    result = staff_session.get(response.headers["Location"]).get_data(as_text=True)
+    response = upload(staff_client, public_link, content)
+    result = staff_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<h1>3 tracked links created</h1>" in result
     [batch] = batches(app)
     assert f'href="/links?batch={batch.id}&amp;owner=all"' in result
-    rows = download(staff_session, response)
+    rows = download(staff_client, response)
     assert [row["label"] for row in rows] == ["Ada Lovelace", "Blank gets generated", "Grace"]
     assert rows[0]["correlation_id"] == "cand-1" and rows[2]["correlation_id"] == "cand 3, quoted"
     assert rows[1]["correlation_id"]  # generated and returned
@@ -109,40 +98,40 @@ def test_good_file_creates_all_and_offers_the_csv_with_urls(app, staff_session, 
     # The batch's own list: its links and nothing else.
     with app.app_context():
         factories.make_tracked_link(public_link, "not-in-the-batch", staff.id)
-    listed = staff_session.get(f"/links?batch={batch.id}&owner=all").get_data(as_text=True)
+    listed = staff_client.get(f"/links?batch={batch.id}&owner=all").get_data(as_text=True)
     assert "cand-1" in listed and "not-in-the-batch" not in listed
     assert "3 tracked links created by one upload" in listed
 
 
-def test_one_created_link_is_one_link_in_words(app, staff_session, public_link):
-    response = upload(staff_session, public_link, "correlation_id\nsolo\n")
-    result = staff_session.get(response.headers["Location"]).get_data(as_text=True)
+def test_one_created_link_is_one_link_in_words(app, staff_client, public_link):
+    response = upload(staff_client, public_link, "correlation_id\nsolo\n")
+    result = staff_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<h1>1 tracked link created</h1>" in result and "View this link" in result
 
 
-def test_the_same_upload_twice_creates_nothing_the_second_time(app, staff_session, public_link):
+def test_the_same_upload_twice_creates_nothing_the_second_time(app, staff_client, public_link):
     key = "k" * 32
-    first = upload(staff_session, public_link, "correlation_id\na\nb\n", key=key)
-    again = upload(staff_session, public_link, "correlation_id\na\nb\n", key=key)
+    first = upload(staff_client, public_link, "correlation_id\na\nb\n", key=key)
+    again = upload(staff_client, public_link, "correlation_id\na\nb\n", key=key)
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"] == again.headers["Location"]
     assert count(app) == 2 and len(batches(app)) == 1
-    page = staff_session.get(again.headers["Location"]).get_data(as_text=True)
+    page = staff_client.get(again.headers["Location"]).get_data(as_text=True)
     assert "This upload was already done: nothing new was created." in page
     # Even a different file sent with the same form's key is that same upload.
-    other = upload(staff_session, public_link, "correlation_id\nc\n", key=key)
+    other = upload(staff_client, public_link, "correlation_id\nc\n", key=key)
     assert other.headers["Location"] == first.headers["Location"] and count(app) == 2
     # A fresh form (a fresh key) is a new upload.
-    fresh = upload(staff_session, public_link, "correlation_id\nc\n", key="f" * 32)
+    fresh = upload(staff_client, public_link, "correlation_id\nc\n", key="f" * 32)
     assert fresh.headers["Location"] != first.headers["Location"] and count(app) == 3
 
 
-def test_the_same_file_from_a_reloaded_form_is_the_same_upload(app, staff_session, public_link):
+def test_the_same_file_from_a_reloaded_form_is_the_same_upload(app, staff_client, public_link):
     """The back button may load the form anew (a new key): the same file for the same Public
     Link from the same person, soon after, is still the same upload."""
     content = "correlation_id,label\n,Ada (a generated ID)\n"
-    first = upload(staff_session, public_link, content, key="a" * 32)
-    again = upload(staff_session, public_link, content, key="b" * 32)
+    first = upload(staff_client, public_link, content, key="a" * 32)
+    again = upload(staff_client, public_link, content, key="b" * 32)
     assert again.headers["Location"] == first.headers["Location"]
     assert count(app) == 1 and len(batches(app)) == 1
     # Long after, the same file is a new upload (its blank ID is generated afresh).
@@ -150,23 +139,22 @@ def test_the_same_file_from_a_reloaded_form_is_the_same_upload(app, staff_sessio
         batch = db.session.execute(select(LinkBatch)).scalar_one()
         batch.created_at = batch.created_at - REPEAT_WINDOW - timedelta(seconds=1)
         db.session.commit()
-    later = upload(staff_session, public_link, content, key="c" * 32)
+    later = upload(staff_client, public_link, content, key="c" * 32)
     assert later.headers["Location"] != first.headers["Location"] and count(app) == 2
 
 
-def test_a_rejected_upload_keeps_its_key_for_the_corrected_file(app, staff_session, public_link):
+def test_a_rejected_upload_keeps_its_key_for_the_corrected_file(app, staff_client, public_link):
     key = "r" * 32
-    bad = upload(staff_session, public_link, "correlation_id,colour\na,b\n", key=key)
+    bad = upload(staff_client, public_link, "correlation_id,colour\na,b\n", key=key)
     assert bad.status_code == 422 and f'value="{key}"' in bad.get_data(as_text=True)
-    good = upload(staff_session, public_link, "correlation_id\na\n", key=key)
+    good = upload(staff_client, public_link, "correlation_id\na\n", key=key)
     assert good.status_code == 303 and count(app) == 1
 
 
 def test_concurrent_submissions_of_one_form_make_one_batch(app, public_link, staff):
     """A double click sends two requests at once: one creates, the other finds its batch."""
-    from tests.test_public_links import sign_in_session
 
-    clients = [sign_in_session(app, app.test_client(), staff.id) for _ in range(4)]
+    clients = [sign_in(app.test_client(), staff.id) for _ in range(4)]
     content = "correlation_id\n" + "\n".join(f"race-{n}" for n in range(50)) + "\n"
     with ThreadPoolExecutor(4) as pool:
         answers = list(
@@ -177,38 +165,38 @@ def test_concurrent_submissions_of_one_form_make_one_batch(app, public_link, sta
     assert len(batches(app)) == 1 and count(app) == 50
 
 
-def test_excel_files_work(app, staff_session, public_link):
+def test_excel_files_work(app, staff_client, public_link):
     """Excel where the decimal mark is a comma: a BOM, ";" between cells, CRLF line ends."""
     content = (
         "\ufeffcorrelation_id;label;utm_campaign\r\n"
         'xl-1;"Brontë; Charlotte";spring\r\n'
         "xl-2;Émilie du Châtelet;\r\n"
     )
-    response = upload(staff_session, public_link, content.encode("utf-8"))
-    rows = download(staff_session, response)
+    response = upload(staff_client, public_link, content.encode("utf-8"))
+    rows = download(staff_client, response)
     assert [row["correlation_id"] for row in rows] == ["xl-1", "xl-2"]
     assert rows[0]["label"] == "Brontë; Charlotte" and rows[1]["label"] == "Émilie du Châtelet"
     assert rows[0]["utm_campaign"] == "spring"
 
 
-def test_template_csv_is_a_file_the_upload_accepts(app, staff_session, public_link):
-    response = staff_session.get("/links/bulk/template.csv")
+def test_template_csv_is_a_file_the_upload_accepts(app, staff_client, public_link):
+    response = staff_client.get("/links/bulk/template.csv")
     assert (
         response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     )
     raw = response.get_data()
     assert raw.startswith(b"\xef\xbb\xbf" + HEADER.encode())
-    created = upload(staff_session, public_link, raw)
+    created = upload(staff_client, public_link, raw)
     assert created.status_code == 303 and count(app) == 2
 
 
-def test_only_correlation_id_column_is_required(app, staff_session, public_link):
-    rows = download(staff_session, upload(staff_session, public_link, "correlation_id\na\nb\n"))
+def test_only_correlation_id_column_is_required(app, staff_client, public_link):
+    rows = download(staff_client, upload(staff_client, public_link, "correlation_id\na\nb\n"))
     assert list(rows[0]) == ["correlation_id", "url"] and len(rows) == 2
     assert count(app) == 2
 
 
-def test_bad_rows_create_nothing_and_each_is_explained(app, staff_session, public_link):
+def test_bad_rows_create_nothing_and_each_is_explained(app, staff_client, public_link):
     with app.app_context():
         factories.make_tracked_link(public_link, "already-there")
     content = (
@@ -222,7 +210,7 @@ def test_bad_rows_create_nothing_and_each_is_explained(app, staff_session, publi
         '"tab\there",Control,,,,,\n'
         "<b>html</b>,<script>alert(1)</script>,,,,,x\n"
     )
-    response = upload(staff_session, public_link, content)
+    response = upload(staff_client, public_link, content)
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "Nothing was created" in text and "6 of 9 rows need fixing" in text
@@ -264,15 +252,15 @@ def test_bad_rows_create_nothing_and_each_is_explained(app, staff_session, publi
         (b"\x00\x01correlation_id\n", "NUL"),
     ],
 )
-def test_file_level_errors(app, staff_session, public_link, content, phrase):
-    response = upload(staff_session, public_link, content)
+def test_file_level_errors(app, staff_client, public_link, content, phrase):
+    response = upload(staff_client, public_link, content)
     assert response.status_code == 422
     assert phrase in response.get_data(as_text=True)
     assert count(app) == 0
 
 
-def test_form_errors(app, staff_session, public_link):
-    response = staff_session.post(
+def test_form_errors(app, staff_client, public_link):
+    response = staff_client.post(
         "/links/bulk", data={"public_link_id": ""}, content_type="multipart/form-data"
     )
     assert response.status_code == 422
@@ -280,17 +268,17 @@ def test_form_errors(app, staff_session, public_link):
     assert "Choose a Public Link." in text and "Choose a CSV file to upload." in text
     with app.app_context():
         inactive = factories.make_public_link(name="Old", active=False).id
-    response = upload(staff_session, inactive, "correlation_id\na\n")
+    response = upload(staff_client, inactive, "correlation_id\na\n")
     assert response.status_code == 422 and "deactivated" in response.get_data(as_text=True)
     assert count(app) == 0
 
 
-def test_5000_rows_are_accepted(app, staff_session, public_link):
+def test_5000_rows_are_accepted(app, staff_client, public_link):
     content = "correlation_id\n" + "\n".join(f"id-{n}" for n in range(5000)) + "\n"
-    response = upload(staff_session, public_link, content)
+    response = upload(staff_client, public_link, content)
     assert response.status_code == 303
     assert count(app) == 5000
-    page = staff_session.get(response.headers["Location"]).get_data(as_text=True)
+    page = staff_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<h1>5,000 tracked links created</h1>" in page
 
 

@@ -8,7 +8,8 @@ import re
 from datetime import timedelta
 
 from tests.support import factories
-from tests.support.bookings import make_request, sign_in
+from tests.support.bookings import make_request
+from tests.support.signin import sign_in
 from webapp.live.queries import PAGE_SIZE
 from webapp.models import utcnow
 

@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.support import factories
-from tests.support.bookings import make_request, sign_in
+from tests.support.bookings import make_request
 from tests.support.deliveries import deliveries, post_signed
+from tests.support.signin import sign_in
 from webapp.extensions import db
 from webapp.live.queries import PAGE_SIZE, RequestFilters, matching_ids
 from webapp.models import SchedulingRequest, utcnow

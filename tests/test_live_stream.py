@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.support.bookings import make_request, sign_in
+from tests.support.bookings import make_request
+from tests.support.signin import sign_in
 
 
 @pytest.fixture

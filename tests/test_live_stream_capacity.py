@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.support import factories
-from tests.support.bookings import sign_in
+from tests.support.signin import sign_in
 from webapp import create_app
 from webapp.config import ConfigError
 from webapp.live.capacity import (

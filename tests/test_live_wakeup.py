@@ -7,8 +7,8 @@ import json
 import threading
 import time
 
-from tests.support.bookings import sign_in
 from tests.support.deliveries import notification_body, post_signed
+from tests.support.signin import sign_in
 from webapp import wakeups
 
 POLL = 5.0  # far longer than the test waits: only the wake-up can deliver the row in time

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from tests.support import bookings, factories
-from tests.support.smtp import PASSWORD, smtp_server
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.capture import CaptureServer
+from tests.support.smtp import PASSWORD
 from webapp import outbox
 from webapp.database import write_transaction
 from webapp.extensions import db
@@ -19,12 +19,6 @@ from webapp.models import OutboxMessage, User, WebhookEndpoint, utcnow
 from webapp.outbound import events, service
 
 BASE = "https://links.example.com"
-
-
-@pytest.fixture
-def mailbox():
-    with smtp_server() as box:
-        yield box
 
 
 @pytest.fixture
@@ -130,7 +124,7 @@ def test_a_failing_endpoint_warns_then_is_disabled_and_every_admin_is_emailed(ma
         factories.make_user(email="admin1@example.com", role="admin")
         factories.make_user(email="admin2@example.com", role="admin")
         factories.make_user(email="staff@example.com", role="staff")
-    with WebhookReceiver(statuses=[500] * 100) as receiver:
+    with CaptureServer(statuses=[500] * 100) as receiver:
         with mail_app.app_context():
             endpoint_id = service.create_endpoint(
                 None, {"url": receiver.url, "description": "Greenhouse ATS"}

@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from tests.conftest import TEST_DATABASE_URL, make_test_config
+from tests.support.config import TEST_DATABASE_URL, make_test_config
 from webapp import create_app
 from webapp.extensions import db
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import make_test_config
 from tests.reliability.workload import Scale, build_workload, signed_headers
 from tests.support import factories, nginx
+from tests.support.config import make_test_config
 from tests.support.server import Server, running_server, server_env
+from tests.support.signin import sign_in_http
 from webapp import create_app
 from webapp.config import DEFAULTS
 from webapp.extensions import db
@@ -162,16 +163,9 @@ def test_gunicorn_sees_a_delivery_only_once_it_has_fully_arrived(stack):
 
 
 def sign_in(client: httpx.Client, email: str) -> None:
-    page = client.get("/login", **with_host({}))
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
-    assert token, page.text[:300]
-    answer = client.post(
-        "/login",
-        data={"email": email, "password": factories.PASSWORD, "csrf_token": token.group(1)},
-        # Flask-WTF checks the Referer of an https form post, as a browser sends it.
-        **with_host({"headers": {"Referer": f"{nginx.PUBLIC_BASE_URL}/login"}}),
-    )
-    assert answer.status_code in (302, 303), answer.text[:300]
+    # Flask-WTF checks the Referer of an https form post, as a browser sends it.
+    referer = {"Referer": f"{nginx.PUBLIC_BASE_URL}/login"}
+    sign_in_http(client, email, **with_host({"headers": referer}))
 
 
 def test_live_stream_events_pass_the_proxy_at_once(stack):

@@ -7,7 +7,6 @@ import io
 import pytest
 
 from tests.support import factories
-from tests.test_tracking import update_link
 from webapp.models import utcnow
 from webapp.organisation.logos import MAX_LOGO_BYTES, InvalidLogo, logo_content_type
 
@@ -29,7 +28,7 @@ def disabled_link(app, staff):
         public_link = factories.make_public_link(owner_id=staff.id)
         link = factories.make_tracked_link(public_link.id, "gone-1", staff.id)
         link_id, slug = link.id, link.slug
-    update_link(app, link_id, disabled_at=utcnow())
+    factories.update_link(app, link_id, disabled_at=utcnow())
     return slug
 
 

@@ -12,10 +12,11 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.support import factories
+from tests.support.capture import CaptureServer
+from tests.support.sandbox import hidden, slot_keys
 from tests.support.server import free_port, running_server, server_env
+from tests.support.signin import BROWSER_UA as BROWSER
 from tests.support.smtp import smtp_server
-from tests.support.webhook_receiver import WebhookReceiver
-from tests.test_sandbox_e2e import BROWSER, hidden, slot_keys
 from webapp import create_app
 from webapp.auth.api_tokens import issue_token
 from webapp.extensions import db
@@ -26,7 +27,7 @@ from webapp.models import User
 def test_a_sandbox_booking_reaches_a_webhook_endpoint_and_the_owners_inbox(tmp_path):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with smtp_server() as mailbox, WebhookReceiver() as receiver:
+    with smtp_server() as mailbox, CaptureServer() as receiver:
         env = server_env(
             tmp_path,
             WEBAPP_SANDBOX="1",

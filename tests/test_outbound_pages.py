@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.capture import CaptureServer
 from webapp import outbox
 from webapp.extensions import db
 from webapp.models import OutboxMessage, WebhookEndpoint
@@ -31,7 +31,7 @@ def admin_page(hooks_app, auth):
 
 @pytest.fixture
 def receiver():
-    with WebhookReceiver() as server:
+    with CaptureServer() as server:
         yield server
 
 

@@ -12,7 +12,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.support import bookings, factories
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.capture import CaptureServer
 from webapp import outbox
 from webapp.database import write_transaction
 from webapp.extensions import db
@@ -33,7 +33,7 @@ def hooks_app(app_factory):
 
 @pytest.fixture
 def receiver():
-    with WebhookReceiver() as server:
+    with CaptureServer() as server:
         yield server
 
 
@@ -113,7 +113,7 @@ def test_a_tampered_body_fails_the_library_check(hooks_app, receiver):
 
 
 def test_failures_are_retried_on_the_schedule_with_the_same_webhook_id(hooks_app):
-    with WebhookReceiver(statuses=[500, 404, 503]) as receiver:
+    with CaptureServer(statuses=[500, 404, 503]) as receiver:
         _, secret = add_endpoint(hooks_app, receiver.url)
         make_link(hooks_app)
         t0 = utcnow()
@@ -157,7 +157,7 @@ def test_the_default_schedule_gives_up_after_about_a_day():
 
 def test_a_timeout_is_a_failure_that_is_retried(app_factory):
     app = app_factory(WEBHOOK_ALLOW_PRIVATE_TARGETS=True, OUTBOUND_READ_TIMEOUT=0.5)
-    with WebhookReceiver(hang=True) as receiver:
+    with CaptureServer(hang=True) as receiver:
         add_endpoint(app, receiver.url)
         make_link(app)
         with app.app_context():

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from tests.conftest import make_test_config
+from tests.support.config import make_test_config
 from webapp import create_app
 from webapp.extensions import db
 

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from tests.conftest import TEST_DATABASE_URL
 from tests.support import factories
+from tests.support.config import TEST_DATABASE_URL
 from tests.support.deliveries import RECEIVER, signed_headers, store_unapplied
 from tests.support.server import running_server, server_env
 from webapp import create_app

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from tests.support import factories
-from tests.support.bookings import add_notification, make_delivery, make_request, sign_in
+from tests.support.bookings import add_notification, make_delivery, make_request
+from tests.support.signin import sign_in
 from webapp.extensions import db
 from webapp.models import Visit, utcnow
 

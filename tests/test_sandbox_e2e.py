@@ -4,8 +4,6 @@ the app's own receiver, and the Scheduling Request follows each step."""
 
 from __future__ import annotations
 
-import html
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -14,25 +12,12 @@ import httpx
 import pytest
 
 from tests.support import factories
+from tests.support.sandbox import hidden, slot_keys
 from tests.support.server import running_server, server_env
+from tests.support.signin import BROWSER_UA as BROWSER
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import SandboxBooking, SchedulingRequest
-
-BROWSER = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0 Safari/537.36"
-)
-
-
-def hidden(page: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert match, f"no field {name} in page"
-    return html.unescape(match.group(1))
-
-
-def slot_keys(page: str) -> list[str]:
-    return re.findall(r'name="slot" value="([^"]+)"', page)
 
 
 def wait_for(read: Callable[[], object], timeout: float = 20.0) -> object:

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from tests.support import factories
-from tests.test_sandbox_capture import CaptureServer
-from tests.test_sandbox_pages import (
+from tests.support.capture import CaptureServer
+from tests.support.sandbox import (
     RECEIVER,
     book,
     booking_url,
@@ -31,11 +31,6 @@ def rotating_app(app_factory):
     return app_factory(
         WEBAPP_SANDBOX=True, SANDBOX_RECEIVER_URL=RECEIVER, CRONOFY_CLIENT_SECRET=", ".join(SECRETS)
     )
-
-
-@pytest.fixture
-def sandbox_app(app_factory):
-    return app_factory(WEBAPP_SANDBOX=True, SANDBOX_RECEIVER_URL=RECEIVER)
 
 
 def test_notifications_carry_one_hmac_per_client_secret_comma_joined(rotating_app):

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.test_sandbox_capture import CaptureServer
-from tests.test_sandbox_pages import book, outbox_rows
+from tests.support.capture import CaptureServer
+from tests.support.sandbox import book, outbox_rows
 from webapp import outbox as shared_outbox
 from webapp.extensions import db
 from webapp.models import OutboxMessage, utcnow

@@ -1,6 +1,5 @@
 """A graceful stop of the real server is not held up by open live streams."""
 
-import re
 import signal
 import subprocess
 import sys
@@ -10,8 +9,7 @@ import httpx
 
 from tests.support.factories import PASSWORD
 from tests.support.server import ROOT, running_server
-
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+from tests.support.signin import sign_in_http
 
 
 def create_user(server, email: str) -> None:
@@ -25,10 +23,7 @@ def create_user(server, email: str) -> None:
 
 def signed_in_client(server, email: str) -> httpx.Client:
     client = httpx.Client(base_url=server.base_url, timeout=10)
-    token = CSRF_INPUT.search(client.get("/login").text).group(1)
-    answer = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert answer.status_code in (302, 303), answer.text[:300]
-    return client
+    return sign_in_http(client, email, PASSWORD)
 
 
 def test_sigterm_ends_open_streams_instead_of_waiting_for_the_graceful_timeout(tmp_path):

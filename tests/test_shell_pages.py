@@ -10,19 +10,10 @@ from flask import abort
 from sqlalchemy import select
 
 from tests.support import factories
-from tests.test_public_links import sign_in_session
+from tests.support.signin import sign_in
 from webapp.extensions import db
 from webapp.models import PublicLink, User
 from webapp.templating import humanize_type, status_tone, visit_outcome, visitor_kind
-
-
-@pytest.fixture
-def sandbox_app(app_factory):
-    return app_factory(WEBAPP_SANDBOX=True)
-
-
-def signed_in(app, user_id):
-    return sign_in_session(app, app.test_client(), user_id)
 
 
 def test_shell_names_the_person_and_offers_the_account_menu(admin_client):
@@ -49,30 +40,30 @@ def test_staff_see_no_admin_pages_in_the_navigation(staff_client):
 
 def test_the_banner_is_one_short_line_without_setup_instructions(sandbox_app, admin, staff):
     for user in (admin, staff):
-        page = signed_in(sandbox_app, user.id).get("/").get_data(as_text=True)
+        page = sign_in(sandbox_app.test_client(), user.id).get("/").get_data(as_text=True)
         banner = page.split('class="mode-banner')[1].split("</div>")[0]
         assert "Sandbox mode: bookings are simulated." in banner
         assert "CRONOFY_" not in banner
         assert ('href="/settings#live-mode-heading"' in banner) is (user is admin)
-    settings = signed_in(sandbox_app, admin.id).get("/settings").get_data(as_text=True)
+    settings = sign_in(sandbox_app.test_client(), admin.id).get("/settings").get_data(as_text=True)
     instructions = settings.split('id="live-mode-heading"')[1]
     assert "WEBAPP_SANDBOX=0" in instructions
 
 
 def test_the_banner_can_be_dismissed_for_the_session(sandbox_app, staff):
-    client = signed_in(sandbox_app, staff.id)
+    client = sign_in(sandbox_app.test_client(), staff.id)
     answer = client.post("/account/banner", data={"key": "sandbox", "next": "/links?q=x"})
     assert answer.status_code == 302 and answer.headers["Location"] == "/links?q=x"
     assert 'class="mode-banner' not in client.get("/").get_data(as_text=True)
     elsewhere = client.post("/account/banner", data={"key": "sandbox", "next": "//evil.example"})
     assert elsewhere.headers["Location"] == "/"
-    fresh = signed_in(sandbox_app, staff.id)  # another session still sees it
+    fresh = sign_in(sandbox_app.test_client(), staff.id)  # another session still sees it
     assert 'class="mode-banner' in fresh.get("/").get_data(as_text=True)
 
 
 def test_dismissing_one_mode_does_not_hide_another(app_factory, staff):
     app = app_factory(CRONOFY_CLIENT_SECRET="")  # live mode, receiver not set up
-    client = signed_in(app, staff.id)
+    client = sign_in(app.test_client(), staff.id)
     client.post("/account/banner", data={"key": "sandbox"})
     page = client.get("/").get_data(as_text=True)
     assert "Live mode is not fully set up: bookings are not received." in page
@@ -132,7 +123,7 @@ def test_friendly_error_pages_in_the_apps_layout(app, staff, status, title):
     def boom():  # type: ignore[no-untyped-def]
         abort(status)
 
-    client = signed_in(app, staff.id)
+    client = sign_in(app.test_client(), staff.id)
     answer = client.get(f"/boom-{status}")
     assert answer.status_code == status
     page = answer.get_data(as_text=True)
@@ -145,7 +136,7 @@ def test_a_500_is_friendly_and_logged(app, staff, caplog):
     def crash():  # type: ignore[no-untyped-def]
         raise RuntimeError("kaput")
 
-    client = signed_in(app, staff.id)
+    client = sign_in(app.test_client(), staff.id)
     answer = client.get("/crash")
     assert answer.status_code == 500
     page = answer.get_data(as_text=True)
@@ -175,7 +166,7 @@ def test_json_errors_stay_json(client, admin_client):
 
 
 def test_first_run_registers_the_sandbox_link_in_one_click(sandbox_app, staff):
-    client = signed_in(sandbox_app, staff.id)
+    client = sign_in(sandbox_app.test_client(), staff.id)
     page = client.get("/").get_data(as_text=True)
     steps = page.split('<ol class="steps">')[1].split("</ol>")[0]
     assert re.search(r'<form method="post" action="/public-links/sandbox"', steps)

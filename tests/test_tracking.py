@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import factories
+from tests.support.signin import sign_in
 from webapp.extensions import db
-from webapp.models import TrackedLink, Visit
+from webapp.models import Visit
 from webapp.tracking.agents import BOT, HUMAN, PREVIEW, classify_request, classify_user_agent
 
 BROWSER = (
@@ -46,14 +47,6 @@ def visits(app, link_id):
             .all()
         )
         return [(v.agent_class, v.outcome, v.jti) for v in rows]
-
-
-def update_link(app, link_id, **values):
-    with app.app_context():
-        tracked = db.session.get(TrackedLink, link_id)
-        for key, value in values.items():
-            setattr(tracked, key, value)
-        db.session.commit()
 
 
 def test_redirect_carries_a_valid_token_and_encoded_metadata(app, client, link):
@@ -164,7 +157,7 @@ def test_dead_links_answer_410_without_a_token(app, client, link, change, phrase
             db.session.get(PublicLink, link["public_id"]).active = False
             db.session.commit()
     else:
-        update_link(app, link["id"], **change)
+        factories.update_link(app, link["id"], **change)
     response = client.get(f"/l/{link['slug']}", headers={"User-Agent": BROWSER})
     assert response.status_code == 410
     text = response.get_data(as_text=True)
@@ -175,7 +168,7 @@ def test_dead_links_answer_410_without_a_token(app, client, link, change, phrase
 
 
 def test_a_future_expiry_still_redirects(app, client, link):
-    update_link(app, link["id"], expires_at=datetime.now(UTC) + timedelta(hours=1))
+    factories.update_link(app, link["id"], expires_at=datetime.now(UTC) + timedelta(hours=1))
     assert client.get(f"/l/{link['slug']}").status_code == 302
 
 
@@ -269,27 +262,26 @@ def test_no_embed_credentials_is_503_for_the_invitee(app_factory):
 
 def test_booked_link_goes_to_the_booking_without_a_token(app, client, link):
     view_url = "https://app.cronofy.com/scheduling_requests/srq_1/view?x=1"
-    update_link(app, link["id"], booking_view_url=view_url)
+    factories.update_link(app, link["id"], booking_view_url=view_url)
     response = client.get(f"/l/{link['slug']}", headers={"User-Agent": BROWSER})
     assert response.status_code == 302
     assert response.headers["Location"] == view_url
     assert response.headers["Cache-Control"] == "no-store"
     assert visits(app, link["id"]) == [("human", "booked", None)]
 
-    update_link(app, link["id"], allow_repeat_bookings=True)
+    factories.update_link(app, link["id"], allow_repeat_bookings=True)
     again = client.get(f"/l/{link['slug']}", headers={"User-Agent": BROWSER})
     assert "claim_token=" in again.headers["Location"]
 
 
 def test_visits_are_listed_and_only_people_count_as_clicks(app, client, link, staff):
-    from tests.test_public_links import sign_in_session
 
     client.get(f"/l/{link['slug']}", headers={"User-Agent": BROWSER})
     client.get(f"/l/{link['slug']}", headers={"User-Agent": "Twitterbot/1.0"})
     client.head(f"/l/{link['slug']}")
     client.get(f"/l/{link['slug']}", headers={"User-Agent": "curl/8"})
-    update_link(app, link["id"], created_by_id=staff.id)
-    sign_in_session(app, client, staff.id)
+    factories.update_link(app, link["id"], created_by_id=staff.id)
+    sign_in(client, staff.id)
     page = client.get("/links").get_data(as_text=True)
     row = page.split(f'href="/links/{link["id"]}"')[1].split("</tr>")[0]
     assert 'data-label="Clicks">2<' in row  # then when the last click was

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import factories
+from tests.support.signin import sign_in
 from webapp.auth import service
 from webapp.extensions import db
 from webapp.models import User
@@ -19,13 +20,6 @@ def get_user(app, email):
         if user is not None:
             db.session.expunge(user)
         return user
-
-
-def signed_in(app, email, password=factories.PASSWORD):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
 
 
 @pytest.mark.parametrize(
@@ -86,7 +80,7 @@ def test_invite_creates_a_user_who_can_sign_in(app, admin_client):
     assert user is not None and user.role == "staff" and user.active
     assert user.name == "New Person"
     assert user.password_hash.startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
-    signed_in(app, "new.person@example.com", NEW_PASSWORD)
+    sign_in(app.test_client(), "new.person@example.com", NEW_PASSWORD)
     assert "Added new.person@example.com" in admin_client.get("/users").get_data(as_text=True)
 
 
@@ -138,7 +132,7 @@ def test_invite_validation(app, admin_client, change, field, message):
 
 
 def test_role_change_takes_effect(app, admin_client, staff):
-    staff_browser = signed_in(app, "staff@example.com")
+    staff_browser = sign_in(app.test_client(), "staff@example.com")
     assert staff_browser.get("/users").status_code == 403
     response = admin_client.post(f"/users/{staff.id}/role", data={"role": "admin"})
     assert response.status_code == 302
@@ -173,7 +167,7 @@ def test_a_deactivated_admin_does_not_count_as_another_admin(app, admin):
 
 
 def test_deactivate_ends_the_users_session_elsewhere(app, admin_client, staff):
-    staff_browser = signed_in(app, "staff@example.com")
+    staff_browser = sign_in(app.test_client(), "staff@example.com")
     assert staff_browser.get("/tokens").status_code == 200
     response = admin_client.post(f"/users/{staff.id}/active", data={"active": "0"})
     assert response.status_code == 302
@@ -186,7 +180,7 @@ def test_deactivate_ends_the_users_session_elsewhere(app, admin_client, staff):
     # reactivated: the password works again
     admin_client.post(f"/users/{staff.id}/active", data={"active": "1"})
     assert get_user(app, "staff@example.com").active
-    signed_in(app, "staff@example.com")
+    sign_in(app.test_client(), "staff@example.com")
 
 
 def test_admin_cannot_deactivate_themselves(app, admin_client, admin):
@@ -203,7 +197,7 @@ def test_unknown_user_is_404(admin_client):
 
 
 def test_admin_sets_a_new_password_and_old_sessions_end(app, admin_client, staff):
-    staff_browser = signed_in(app, "staff@example.com")
+    staff_browser = sign_in(app.test_client(), "staff@example.com")
     page = admin_client.get(f"/users/{staff.id}/password")
     assert page.status_code == 200
     response = admin_client.post(
@@ -217,7 +211,7 @@ def test_admin_sets_a_new_password_and_old_sessions_end(app, admin_client, staff
     )
     assert response.status_code == 302
     assert staff_browser.get("/tokens").status_code == 302
-    signed_in(app, "staff@example.com", NEW_PASSWORD)
+    sign_in(app.test_client(), "staff@example.com", NEW_PASSWORD)
     refused = app.test_client().post(
         "/login", data={"email": "staff@example.com", "password": factories.PASSWORD}
     )
@@ -225,7 +219,7 @@ def test_admin_sets_a_new_password_and_old_sessions_end(app, admin_client, staff
 
 
 def test_change_own_password(app, staff_client, staff):
-    other_browser = signed_in(app, "staff@example.com")
+    other_browser = sign_in(app.test_client(), "staff@example.com")
     response = staff_client.post(
         "/account/password",
         data={
@@ -247,4 +241,4 @@ def test_change_own_password(app, staff_client, staff):
     assert response.status_code == 302
     assert staff_client.get("/tokens").status_code == 200  # this session carries on
     assert other_browser.get("/tokens").status_code == 302  # the other one ended
-    signed_in(app, "staff@example.com", NEW_PASSWORD)
+    sign_in(app.test_client(), "staff@example.com", NEW_PASSWORD)

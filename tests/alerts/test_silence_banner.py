@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_test_config
 from tests.support import bookings, factories
+from tests.support.config import make_test_config
+from tests.support.signin import sign_in
 from webapp import create_app
 from webapp.alerts import silence
 from webapp.extensions import db
@@ -42,13 +43,6 @@ def link_id(app):
         return factories.make_tracked_link(factories.make_public_link(owner_id=staff.id).id).id
 
 
-def signed_in(app, email):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert response.status_code == 302
-    return client
-
-
 def silent_for(app, link_id, hours: int, clicks: int = 3) -> None:
     now = datetime.now(UTC)
     with app.app_context():
@@ -67,7 +61,7 @@ def silent_for(app, link_id, hours: int, clicks: int = 3) -> None:
 
 def test_admins_see_both_figures_and_what_to_check(app, link_id, told):
     silent_for(app, link_id, hours=30, clicks=3)
-    admin = signed_in(app, "admin@example.com")
+    admin = sign_in(app.test_client(), "admin@example.com")
     page = admin.get("/").get_data(as_text=True)
     assert BANNER in page
     banner = page[page.index(BANNER) : page.index("</div>", page.index(BANNER))]
@@ -86,11 +80,11 @@ def test_admins_see_both_figures_and_what_to_check(app, link_id, told):
 
 
 def test_the_details_page_says_all_is_well_without_a_silence(app, link_id):
-    admin = signed_in(app, "admin@example.com")
+    admin = sign_in(app.test_client(), "admin@example.com")
     page = admin.get("/alerts/silence").get_data(as_text=True)
     assert ">All well<" in page and "None so far" in page
     assert BANNER not in page
-    staff = signed_in(app, "staff@example.com")
+    staff = sign_in(app.test_client(), "staff@example.com")
     assert staff.get("/alerts/silence").status_code == 403
 
 
@@ -105,7 +99,7 @@ def test_the_banner_says_when_no_notification_ever_arrived(app, link_id, told):
             )
         )
         db.session.commit()
-    page = signed_in(app, "admin@example.com").get("/").get_data(as_text=True)
+    page = sign_in(app.test_client(), "admin@example.com").get("/").get_data(as_text=True)
     text = " ".join(page[page.index(BANNER) :].split())
     assert "No notification from Cronofy yet" in text
     assert "clicked 1 time in 26 hours" in text
@@ -113,7 +107,7 @@ def test_the_banner_says_when_no_notification_ever_arrived(app, link_id, told):
 
 def test_staff_do_not_see_it_but_their_page_views_still_notice_the_episode(app, link_id, told):
     silent_for(app, link_id, hours=30)
-    page = signed_in(app, "staff@example.com").get("/links").get_data(as_text=True)
+    page = sign_in(app.test_client(), "staff@example.com").get("/links").get_data(as_text=True)
     assert BANNER not in page
     assert told == [3]
     with app.app_context():
@@ -122,7 +116,7 @@ def test_staff_do_not_see_it_but_their_page_views_still_notice_the_episode(app, 
 
 def test_no_banner_while_notifications_arrive(app, link_id, told):
     silent_for(app, link_id, hours=30)
-    admin = signed_in(app, "admin@example.com")
+    admin = sign_in(app.test_client(), "admin@example.com")
     assert BANNER in admin.get("/").get_data(as_text=True)
     with app.app_context():
         bookings.make_delivery(body=b'{"new": 1}')
@@ -136,7 +130,7 @@ def test_a_failing_hook_does_not_break_the_page(app, link_id):
 
     silence.set_episode_hook(app, broken)
     silent_for(app, link_id, hours=30)
-    response = signed_in(app, "admin@example.com").get("/")
+    response = sign_in(app.test_client(), "admin@example.com").get("/")
     assert response.status_code == 200 and BANNER in response.get_data(as_text=True)
 
 
@@ -150,7 +144,7 @@ def test_the_hot_paths_do_not_check(app, link_id, told):
 
 def test_the_state_is_cached_per_process(app_factory, link_id):
     cached = app_factory(ALERT_SILENCE_CACHE_SECONDS=3600)
-    admin = signed_in(cached, "admin@example.com")
+    admin = sign_in(cached.test_client(), "admin@example.com")
     assert BANNER not in admin.get("/").get_data(as_text=True)
     silent_for(cached, link_id, hours=30)
     assert BANNER not in admin.get("/").get_data(as_text=True)  # the cached "all well"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support import bookings, factories
-from tests.support.smtp import PASSWORD, smtp_server
+from tests.support.smtp import PASSWORD
 from webapp import outbox
 from webapp.extensions import db
 from webapp.models import OutboxMessage, SilenceEpisode, Visit
@@ -19,12 +19,6 @@ from webapp.models import OutboxMessage, SilenceEpisode, Visit
 BASE = "https://links.example.com"
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)
-
-
-@pytest.fixture
-def mailbox():
-    with smtp_server() as box:
-        yield box
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.audit.cases import ADMIN, STAFF, Ctx
-from tests.audit.support import build_install, sign_in
+from tests.audit.support import build_install
+from tests.support.signin import sign_in
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.support import bookings, factories
@@ -59,16 +58,6 @@ def build_install(app: Flask) -> Install:
         db.session.execute(AuditEvent.__table__.delete())
         db.session.commit()
     return install
-
-
-def sign_in(client: FlaskClient, email: str) -> FlaskClient:
-    response = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def entries(app: Flask, action: str | None = None) -> list[dict[str, Any]]:

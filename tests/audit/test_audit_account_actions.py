@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.audit.cases import ADMIN, LOCAL, STAFF, Ctx, check_case, expect, target
-from tests.audit.support import build_install, entries, sign_in
+from tests.audit.support import build_install, entries
 from tests.support import factories
+from tests.support.signin import sign_in
 from webapp.audit import actions
 from webapp.audit.log import REDACTED
 from webapp.models import User

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from tests.audit.cases import ADMIN, Ctx, check_case, expect, target
-from tests.audit.support import bearer, build_install, count, entries, sign_in
+from tests.audit.support import build_install, count, entries
+from tests.support.signin import bearer, sign_in
 from webapp.audit import actions
 from webapp.audit.log import REDACTED
 from webapp.database import write_transaction

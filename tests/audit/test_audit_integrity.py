@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, func, select
 
-from tests.audit.support import bearer, build_install, count, entries, sign_in
+from tests.audit.support import build_install, count, entries
+from tests.support.signin import bearer, sign_in
 from webapp.audit import actions
 from webapp.audit.log import REDACTED, created, diff, record, safe_changes
 from webapp.database import write_transaction

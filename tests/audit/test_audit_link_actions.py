@@ -9,9 +9,10 @@ import pytest
 
 from tests.audit.cases import ADMIN, STAFF, Ctx, check_case, expect, target
 from tests.audit.outcome_cases import OUTCOME_CASES
-from tests.audit.support import bearer, entries
+from tests.audit.support import entries
 from tests.audit.test_audit_account_actions import ACCOUNT_CASES
 from tests.audit.test_audit_integration_actions import INTEGRATION_CASES
+from tests.support.signin import bearer
 from webapp.audit import actions
 from webapp.models import ApiToken, PublicLink, TrackedLink
 

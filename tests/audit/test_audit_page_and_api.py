@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.audit.support import BROWSER, bearer, build_install, sign_in
+from tests.audit.support import BROWSER, build_install
+from tests.support.signin import bearer, sign_in
 from webapp.audit import actions
 from webapp.audit.log import Target, record
 from webapp.database import write_transaction

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from tests.conftest import make_test_config
+from tests.support.config import make_test_config
 from webapp import create_app
 from webapp.extensions import db
 

@@ -13,11 +13,12 @@ import httpx
 import pytest
 
 from tests.reliability.checks import apply_delays
-from tests.reliability.traffic import Listener, run, send_all, sign_in
+from tests.reliability.traffic import Listener, run, send_all
 from tests.reliability.workload import Scale, build_workload
 from tests.support import factories
 from tests.support.deliveries import store_unapplied
 from tests.support.server import running_server
+from tests.support.signin import sign_in_http_async
 from webapp.live.feed import DEFAULT_GRACE
 from webapp.webhooks import processing
 
@@ -31,7 +32,7 @@ async def load_with_streams(server, workload, scale, email):  # type: ignore[no-
     limits = httpx.Limits(max_connections=streams + 4)
     timeout = httpx.Timeout(30.0, read=60.0)  # heartbeats come every 15 s
     async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=timeout) as web:
-        await sign_in(web, email, factories.PASSWORD)  # one session, shared by every stream
+        await sign_in_http_async(web, email)  # one session, shared by every stream
         listeners = [Listener(number) for number in range(streams)]
         tasks = [asyncio.create_task(listener.run(web)) for listener in listeners]
         try:
@@ -156,7 +157,7 @@ async def _late_apply(server, reader, email, late_body, other_bodies):  # type: 
     async with httpx.AsyncClient(
         base_url=server.base_url, timeout=httpx.Timeout(30.0, read=60.0)
     ) as web:
-        await sign_in(web, email, factories.PASSWORD)
+        await sign_in_http_async(web, email)
         listeners = [Listener(number) for number in range(3)]
         tasks = [asyncio.create_task(listener.run(web)) for listener in listeners]
         try:

@@ -11,8 +11,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.support import factories
+from tests.support.capture import CaptureServer
 from tests.support.server import running_server
-from tests.support.webhook_receiver import WebhookReceiver
 from webapp.auth.api_tokens import issue_token
 from webapp.extensions import db
 from webapp.models import OutboxMessage, User
@@ -33,7 +33,7 @@ def test_kill_9_between_commit_and_send_loses_no_message(tmp_path, server_databa
         token = issue_token(db.session.get(User, admin.id), "crash")
     headers = {"Authorization": f"Bearer {token}"}
 
-    with WebhookReceiver(hang=True) as receiver:
+    with CaptureServer(hang=True) as receiver:
         # One worker process, so one outbox thread: while it hangs in the first send, the
         # second message is committed and waits, unclaimed.
         with running_server(tmp_path, workers=1, env=env) as first:

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.reliability.probes import Target, probe_rounds
-from tests.reliability.traffic import run, sign_in
+from tests.reliability.traffic import run
 from tests.reliability.workload import Scale, build_workload
 from tests.support import factories
 from tests.support.server import running_server
+from tests.support.signin import sign_in_http_async
+from tests.support.sse import EventReader
 
 WORKERS, THREADS = 2, 16
 USERS, STREAMS_EACH = 15, 4  # 60 streams
@@ -63,14 +65,9 @@ class Stream:
             await asyncio.sleep(wait)
 
     async def _read(self, response: httpx.Response) -> None:
-        event = ""
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:") and event == "row":
-                self.seen.add(json.loads(line[5:])["id"])
-            elif line == "":
-                event = ""
+        async for event in EventReader().events(response):
+            if event.name == "row":
+                self.seen.add(json.loads(event.data)["id"])
 
 
 def make_users(server_database) -> list[str]:  # type: ignore[no-untyped-def]
@@ -92,7 +89,7 @@ async def streams_and_probes(server, emails, workload):  # type: ignore[no-untyp
     tasks: list[asyncio.Task] = []
     try:
         for client, email in zip(clients, emails, strict=True):
-            await sign_in(client, email, factories.PASSWORD)
+            await sign_in_http_async(client, email)
         for client in clients:
             for _ in range(STREAMS_EACH):
                 streams.append(stream := Stream(len(streams)))
@@ -181,7 +178,7 @@ def test_sixty_streams_leave_healthz_and_the_receiver_answering_within_a_second(
 async def close_and_reopen(server, email) -> float:  # type: ignore[no-untyped-def]
     """Open the user's only stream, hang up, and time how long until a new one is let in."""
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10.0) as client:
-        await sign_in(client, email, factories.PASSWORD)
+        await sign_in_http_async(client, email)
         async with client.stream("GET", "/live/stream") as first:
             assert first.status_code == 200
             # Held in a name until the block ends: an abandoned line iterator is finalised

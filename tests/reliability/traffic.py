@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
@@ -17,10 +16,10 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.reliability.workload import signed_headers
+from tests.support.sse import EventReader
 
 RECEIVER = "/webhooks/cronofy"
 POST_TIMEOUT = 30.0  # well above Cronofy's 5 s: a slow answer is measured, not dropped
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def run(coroutine: Coroutine[object, object, object]):  # type: ignore[no-untyped-def]
@@ -145,18 +144,6 @@ def _answer(response: httpx.Response) -> str:
     return json.dumps(document)[:200]
 
 
-async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> None:
-    """Sign in the way a browser does: the form's CSRF token, then the form post."""
-    page = await client.get("/login")
-    match = CSRF_INPUT.search(page.text)
-    assert match, f"no csrf_token on /login ({page.status_code}): {page.text[:300]}"
-    answer = await client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": match.group(1)}
-    )
-    assert answer.status_code in (302, 303), f"sign-in failed: {answer.status_code}"
-    assert (await client.get("/")).status_code == 200
-
-
 @dataclass
 class Listener:
     """One open live stream: every scheduling_request_id its `row` events carried."""
@@ -190,22 +177,19 @@ class Listener:
                 await asyncio.sleep(1)
 
     async def _read(self, response: httpx.Response) -> None:
-        event, data = "message", []
-        async for line in response.aiter_lines():
-            self.ready.set()  # the first line is the server's `retry:` and ping
-            if line == "":
-                if event == "row" and data:
-                    try:
-                        self._row(json.loads("\n".join(data)))
-                    except ValueError:
-                        self.errors.append(f"row data is not JSON: {data[:1]}")
-                event, data = "message", []
-            elif line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif line.startswith("id:"):
-                self.last_event_id = line[3:].strip()
+        reader = EventReader(self.last_event_id)
+        try:
+            async for line in response.aiter_lines():
+                self.ready.set()  # the first line is the server's `retry:` and ping
+                event = reader.feed(line)
+                if event is None or event.name != "row":
+                    continue
+                try:
+                    self._row(json.loads(event.data))
+                except ValueError:
+                    self.errors.append(f"row data is not JSON: {event.data[:80]}")
+        finally:
+            self.last_event_id = reader.last_event_id
 
     def _row(self, document: dict) -> None:
         self.rows += 1

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import factories
-from tests.support.bookings import sign_in
+from tests.support.capture import CaptureServer
+from tests.support.sandbox import hidden, slot_keys
 from tests.support.server import free_port, running_server, server_env
+from tests.support.signin import BROWSER_UA as BROWSER
+from tests.support.signin import sign_in
 from tests.support.smtp import smtp_server
-from tests.support.webhook_receiver import WebhookReceiver
-from tests.test_sandbox_e2e import BROWSER, hidden, slot_keys
 from webapp import create_app
 from webapp.auth.api_tokens import issue_token
 from webapp.extensions import db
@@ -62,7 +63,7 @@ def wait_for(read, timeout: float = 30.0):  # type: ignore[no-untyped-def]
 def test_erasing_an_invitee_leaves_no_trace(tmp_path):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with smtp_server() as mailbox, WebhookReceiver() as receiver:
+    with smtp_server() as mailbox, CaptureServer(path="/hooks") as receiver:
         env = server_env(
             tmp_path,
             WEBAPP_SANDBOX="1",

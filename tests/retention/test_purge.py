@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support import factories
-from tests.support.bookings import make_request, sign_in
+from tests.support.bookings import make_request
+from tests.support.signin import sign_in
 from webapp.config import ConfigError
 from webapp.extensions import db
 from webapp.links.queries import click_counts, visit_count

@@ -3,6 +3,7 @@ mutated copies of Cronofy's documented notification."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from datetime import UTC, timedelta, timezone
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.support.deliveries import example_payload
+from webapp.pagination import encode_cursor
 
 # Every fuzz test: no deadline (a loaded CI machine is slow, not wrong), no example database
 # in the working tree, and fixtures built once per test function on purpose.
@@ -134,4 +136,19 @@ bodies = st.one_of(
     st.builds(encode, json_values),
     st.builds(encode, mutated_examples()),
     st.binary(max_size=200),
+)
+
+
+def nested_cursor(depth: int) -> str:
+    """A cursor made of JSON nested `depth` deep: the parser's recursion is the target."""
+    raw = ("[" * depth + "]" * depth).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+cursors = st.one_of(
+    hostile_text,
+    st.integers(min_value=1, max_value=5000).map(nested_cursor),
+    st.builds(encode_cursor, json_values),
+    st.builds(lambda a, b: encode_cursor(a, b), st.one_of(st.integers(), st.text()), st.integers()),
+    st.builds(lambda a, b, c: encode_cursor(a, b, c), iso_times, st.integers(), st.text()),
 )

@@ -8,45 +8,28 @@ and every error in the documented shape.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.conftest import TEST_DATABASE_URL
-from tests.security.conftest import bearer
-from tests.security.strategies import fuzz, hostile_text, iso_times, json_values
+from tests.security.strategies import (
+    cursors,
+    fuzz,
+    hostile_text,
+    iso_times,
+    json_values,
+    nested_cursor,
+)
+from tests.support.api import check_answer
+from tests.support.config import TEST_DATABASE_URL
+from tests.support.signin import bearer
 from webapp.pagination import encode_cursor
 
 ON_POSTGRESQL = bool(TEST_DATABASE_URL)
 
-ALLOWED = {200, 201, 400, 404, 409, 413, 415, 422}
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-
-
-def check_answer(response: Any, request: str) -> Any:
-    """The contract every API answer keeps; the parsed body."""
-    assert response.status_code in ALLOWED, (
-        f"{request} -> {response.status_code}: {response.get_data(as_text=True)[:300]}"
-    )
-    assert response.mimetype == "application/json", f"{request} -> {response.mimetype}"
-    body = response.get_json()
-    assert isinstance(body, dict), f"{request} -> {body!r}"
-    if response.status_code >= 400:
-        assert set(body) == {"error"}, f"{request} -> {body}"
-        error = body["error"]
-        assert isinstance(error, dict), f"{request} -> {body}"
-        assert isinstance(error.get("code"), str) and error["code"], f"{request} -> {body}"
-        assert isinstance(error.get("message"), str) and error["message"], f"{request} -> {body}"
-        if "fields" in error:
-            fields = error["fields"]
-            assert isinstance(fields, dict) and fields, f"{request} -> {body}"
-            assert all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items()), (
-                f"{request} -> {body}"
-            )
-    return body
 
 
 # -- bodies ---------------------------------------------------------------------------------
@@ -198,19 +181,6 @@ def test_deeply_nested_and_oversized_bodies_get_json_errors(world):
 # -- query strings -----------------------------------------------------------------------------
 
 
-def nested_cursor(depth: int) -> str:
-    """A cursor made of JSON nested `depth` deep: the parser's recursion is the target."""
-    raw = ("[" * depth + "]" * depth).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-cursors = st.one_of(
-    hostile_text,
-    st.integers(min_value=1, max_value=5000).map(nested_cursor),
-    st.builds(encode_cursor, json_values),
-    st.builds(lambda a, b: encode_cursor(a, b), st.one_of(st.integers(), st.text()), st.integers()),
-    st.builds(lambda a, b, c: encode_cursor(a, b, c), iso_times, st.integers(), st.text()),
-)
 query_values = st.one_of(
     hostile_text,
     iso_times,

@@ -14,8 +14,8 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from tests.conftest import make_test_config
 from tests.support import factories
+from tests.support.config import make_test_config
 from tests.support.deliveries import notification_body, post_signed
 from webapp import create_app
 from webapp.extensions import db

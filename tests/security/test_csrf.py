@@ -16,9 +16,10 @@ import pytest
 from flask import Flask, url_for
 from sqlalchemy import select
 
-from tests.security.conftest import UNREACHABLE, World, bearer, build_world, sign_in
-from tests.security.test_authorisation_matrix import ROUTES, app_routes, snapshot
 from tests.support.deliveries import post_signed
+from tests.support.routes import ROUTES, app_routes, snapshot
+from tests.support.signin import bearer, sign_in
+from tests.support.world import UNREACHABLE, World, build_world
 from webapp.extensions import db
 from webapp.models import ApiToken, PublicLink, TrackedLink, User, utcnow
 from webapp.tracking.tokens import mint_claim_token

@@ -11,8 +11,8 @@ import base64
 
 import pytest
 
-from tests.security.conftest import bearer, sign_in
-from tests.security.test_api_fuzz import check_answer
+from tests.support.api import check_answer
+from tests.support.signin import bearer, sign_in
 
 DEEP = base64.urlsafe_b64encode(b"[" * 100_000).decode().rstrip("=")
 DEEP_SHORT = base64.urlsafe_b64encode(b"[" * 300 + b"]" * 300).decode().rstrip("=")

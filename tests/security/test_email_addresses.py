@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.test_sandbox_pages import book, outbox_rows
+from tests.support.sandbox import book, outbox_rows
 from webapp.extensions import db
 from webapp.models import User
 
@@ -77,11 +77,6 @@ def test_the_cli_refuses_a_malformed_address_and_says_why(app, runner):
     )
     assert result.exit_code != 0
     assert "two periods in a row" in result.output
-
-
-@pytest.fixture
-def sandbox_app(app_factory):
-    return app_factory(WEBAPP_SANDBOX=True, SANDBOX_RECEIVER_URL="http://127.0.0.1:9/never")
 
 
 @pytest.mark.parametrize("address", MALFORMED)

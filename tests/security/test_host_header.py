@@ -23,9 +23,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.support import factories
+from tests.support.capture import CaptureServer
+from tests.support.sandbox import booking_url, hidden, mint, outbox_rows, slot_keys
 from tests.support.server import running_server, server_env
-from tests.test_sandbox_capture import CaptureServer
-from tests.test_sandbox_pages import booking_url, hidden, mint, outbox_rows, slot_keys
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import OutboxMessage, SchedulingRequest, utcnow

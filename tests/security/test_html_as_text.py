@@ -20,10 +20,10 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from tests.security.conftest import sign_in
 from tests.security.strategies import HTML
 from tests.support import factories
 from tests.support.deliveries import post_signed
+from tests.support.signin import sign_in
 from webapp.extensions import db
 from webapp.models import Delivery, PublicLink, TrackedLink, User, utcnow
 from webapp.tracking.tokens import mint_claim_token

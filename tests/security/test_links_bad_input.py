@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import TEST_DATABASE_URL
-from tests.security.conftest import bearer, sign_in
+from tests.support.config import TEST_DATABASE_URL
+from tests.support.signin import bearer, sign_in
 from webapp.pagination import encode_cursor
 
 ON_POSTGRESQL = bool(TEST_DATABASE_URL)

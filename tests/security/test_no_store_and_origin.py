@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from flask import url_for
 
-from tests.security.conftest import bearer, sign_in
-from tests.security.test_authorisation_matrix import ROUTES, send
-from tests.security.test_authorisation_matrix import Actor as MatrixActor
+from tests.support.routes import ROUTES, send
+from tests.support.routes import Actor as MatrixActor
+from tests.support.signin import bearer, sign_in
 from webapp.extensions import db
 from webapp.models import PublicLink
 

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.security.conftest import PUBLIC_LINK_URL, sign_in
 from tests.security.strategies import fuzz, hostile_text
 from tests.support import factories
+from tests.support.signin import sign_in
+from tests.support.world import PUBLIC_LINK_URL
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15"}
 EVIL = "evil.example"

@@ -14,9 +14,15 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.security.conftest import bearer, sign_in
-from tests.security.strategies import fuzz, hostile_text, iso_times, json_values
-from tests.security.test_api_fuzz import cursors, nested_cursor
+from tests.security.strategies import (
+    cursors,
+    fuzz,
+    hostile_text,
+    iso_times,
+    json_values,
+    nested_cursor,
+)
+from tests.support.signin import bearer, sign_in
 from webapp.pagination import encode_cursor
 
 PAGE_STATUSES = {200, 302, 303, 400, 403, 404, 409, 413, 422, 429}

@@ -16,10 +16,10 @@ import click
 import pytest
 from flask import Flask
 
-from tests.security.conftest import bearer, sign_in
-from tests.security.leakguard import MIN_SECRET_LENGTH, LeakGuard
 from tests.support import server as server_support
 from tests.support.deliveries import post_signed
+from tests.support.leakguard import MIN_SECRET_LENGTH, LeakGuard
+from tests.support.signin import bearer, sign_in
 from webapp.auth.access import public
 from webapp.models import utcnow
 from webapp.tracking.tokens import mint_claim_token

@@ -12,7 +12,7 @@ import pytest
 from flask import Blueprint, Flask, session
 
 from tests.support import factories
-from tests.support.bookings import sign_in
+from tests.support.signin import sign_in
 from webapp import staff_pages
 from webapp.auth.access import public, sessionless
 from webapp.extensions import db

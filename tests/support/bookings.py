@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.auth import sessions
 from webapp.extensions import db
 from webapp.models import Delivery, SchedulingRequest, TrackedLink, utcnow
 from webapp.models.search_terms import refresh_search_terms, search_fields
@@ -256,15 +255,3 @@ def _apply(delivery_id: int, changes: dict[str, Any]) -> None:
     db.session.flush()
     refresh_search_terms(db.session, request.id, search_fields(request))
     db.session.commit()
-
-
-def sign_in(client: Any, user_id: int) -> Any:
-    """Sign a test client in without the /login form: a real server-side session, and
-    Flask-Login's session keys naming it."""
-    with client.application.app_context():
-        raw = sessions.open_session(user_id, "test client", "127.0.0.1")
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-        session[sessions.SESSION_KEY] = raw
-    return client

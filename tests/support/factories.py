@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from webapp.extensions import db
@@ -70,3 +72,12 @@ def make_tracked_link(
     db.session.add(link)
     db.session.commit()
     return link
+
+
+def update_link(app: Flask, link_id: int, **values: Any) -> None:
+    """Change a tracked link's columns in place (disable it, expire it, ...)."""
+    with app.app_context():
+        tracked = db.session.get(TrackedLink, link_id)
+        for key, value in values.items():
+            setattr(tracked, key, value)
+        db.session.commit()

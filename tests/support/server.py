@@ -22,7 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.security import leakguard
+from tests.support import leakguard
+from tests.support.config import TEST_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -42,6 +43,11 @@ class Server:
     log_path: Path
     database_url: str
     extra: dict[str, str] = field(default_factory=dict)
+    name: str = "app"
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
 
     @property
     def client_secret(self) -> str:
@@ -56,12 +62,32 @@ class Server:
             os.killpg(self.process.pid, sig)
         self.process.wait(timeout=30)
 
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM the process group (the graceful stop), SIGKILL after `timeout`."""
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            self.kill()
+
 
 def server_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CRONOFY_")}
+    """The environment an operator would give the app: its own instance folder, the database
+    under test, freshly generated credentials, sandbox off; nothing of the app's settings is
+    inherited from the caller's environment."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CRONOFY_", "GUNICORN_", "WEBAPP_"))
+        and key not in {"DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL"}
+    }
     instance = tmp_path / "server-instance"
     instance.mkdir(parents=True, exist_ok=True)
-    database_url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'server.sqlite3'}"
     env.update(
         {
             "WEBAPP_INSTANCE_PATH": str(instance),
@@ -77,20 +103,21 @@ def server_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     return {key: value for key, value in env.items() if value is not None}
 
 
-@contextmanager
-def running_server(
-    tmp_path: Path,
+def start_server(
+    env: dict[str, str],
+    log_dir: Path,
     *,
     workers: int = 2,
     threads: int = 16,
-    env: dict[str, str] | None = None,
     port: int | None = None,
+    app_spec: str = "webapp:create_app()",
+    name: str = "app",
     startup_timeout: float = 60.0,
-) -> Iterator[Server]:
-    """Start gunicorn with gunicorn.conf.py; stop it (and print its log on failure) after."""
-    environment = env or server_env(tmp_path)
+) -> Server:
+    """Start gunicorn with gunicorn.conf.py in its own process group and wait until /healthz
+    answers and every worker is up; the caller stops it (Server.stop)."""
     port = port or free_port()
-    log_path = tmp_path / f"gunicorn-{port}.log"
+    log_path = log_dir / f"gunicorn-{name}-{port}.log"
     command = [
         GUNICORN,
         "-c",
@@ -101,41 +128,68 @@ def running_server(
         str(workers),
         "--threads",
         str(threads),
-        "webapp:create_app()",
+        app_spec,
     ]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=environment,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so kill() takes the workers too
         )
     server = Server(
         base_url=f"http://127.0.0.1:{port}",
-        env=environment,
+        env=env,
         process=process,
         log_path=log_path,
-        database_url=environment["DATABASE_URL"],
+        database_url=env.get("DATABASE_URL", ""),
+        name=name,
     )
+    try:
+        wait_until_healthy(server, startup_timeout, workers)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@contextmanager
+def running_server(
+    tmp_path: Path,
+    *,
+    workers: int = 2,
+    threads: int = 16,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    startup_timeout: float = 60.0,
+) -> Iterator[Server]:
+    """Start gunicorn (start_server); stop it, and print its log on failure, after."""
+    environment = env or server_env(tmp_path)
     guard = leakguard.active_guard()
     if guard is not None:
-        guard.watch_env(environment, f"gunicorn server on port {port}")
+        guard.watch_env(environment, "gunicorn server")
+    server = None
     try:
-        wait_until_healthy(server, startup_timeout)
+        server = start_server(
+            environment,
+            tmp_path,
+            workers=workers,
+            threads=threads,
+            port=port,
+            startup_timeout=startup_timeout,
+        )
         yield server
     except BaseException:
-        sys.stderr.write(f"--- gunicorn log ({log_path}) ---\n{server.log()[-5000:]}\n")
+        if server is not None:
+            sys.stderr.write(f"--- gunicorn log ({server.log_path}) ---\n{server.log()[-5000:]}\n")
         raise
     finally:
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                server.kill()
-    check_log_for_secrets(server)
+        if server is not None:
+            server.stop()
+            check_log_for_secrets(server)
 
 
 def check_log_for_secrets(server: Server) -> None:
@@ -158,15 +212,40 @@ def check_log_for_secrets(server: Server) -> None:
         raise AssertionError(f"gunicorn log {server.log_path} shows {', '.join(leaked)}")
 
 
-def wait_until_healthy(server: Server, timeout: float) -> None:
+def wait_until_healthy(server: Server, timeout: float, workers: int = 0) -> None:
+    """Until /healthz answers 200 and (when `workers` is given) that many workers run."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.process.returncode}")
+            raise RuntimeError(
+                f"gunicorn ({server.name}) exited with {server.process.returncode}:\n"
+                + server.log()[-3000:]
+            )
         try:
-            if httpx.get(server.base_url + "/healthz", timeout=2).status_code == 200:
+            answer = httpx.get(server.base_url + "/healthz", timeout=2)
+            if answer.status_code == 200 and len(worker_pids(server.process.pid)) >= workers:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise TimeoutError(f"gunicorn did not become healthy within {timeout} s")
+    raise TimeoutError(
+        f"gunicorn ({server.name}) not healthy within {timeout} s:\n{server.log()[-3000:]}"
+    )
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn workers: the master's children, found through /proc."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # The command name (field 2) may hold spaces: the fields after it start past ')'.
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        if int(fields[1]) == master:
+            pids.append(int(entry))
+    return sorted(pids)

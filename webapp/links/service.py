@@ -10,13 +10,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.audit import actions as audit_actions  # audit log (issue 12 §4)
-from webapp.audit.log import created, diff, record
+from webapp.audit.log import Target, created, diff, record
 from webapp.audit.subjects import (
     public_link_fields,
     public_link_target,
@@ -29,6 +29,8 @@ from webapp.links.inputs import MAX_ID, InvalidInput, clean_public_link, clean_t
 from webapp.links.validation import generate_correlation_id, parse_aware_datetime
 from webapp.models import PublicLink, TrackedLink, User, utcnow
 from webapp.outbound.events import emit_tracked_link_created
+
+LinkRow = TypeVar("LinkRow", PublicLink, TrackedLink)
 
 
 class NotFound(LookupError):
@@ -66,11 +68,16 @@ def may_change(user: User, owner_id: int | None) -> bool:
 
 def get_public_link(link_id: int, user: User | None = None) -> PublicLink:
     """The Public Link; with `user`, also checks that they may change it."""
-    link = db.session.get(PublicLink, link_id) if 0 < link_id <= MAX_ID else None
-    if link is None:
-        raise NotFound("no such Public Link")
+    link = _get(PublicLink, link_id, "Public Link")
     if user is not None and not may_change(user, link.owner_id):
         raise NotAllowed("only its owner or an admin may change this Public Link")
+    return link
+
+
+def _get(model: type[LinkRow], link_id: int, what: str) -> LinkRow:
+    link = db.session.get(model, link_id) if 0 < link_id <= MAX_ID else None
+    if link is None:
+        raise NotFound(f"no such {what}")
     return link
 
 
@@ -106,8 +113,6 @@ def update_public_link(
 def audit_public_link_change(user: User, link: PublicLink, before: dict[str, Any]) -> None:
     """Audit log: an edit, or a (de|re)activation when `active` changed; nothing if no change."""
     changes = diff(before, public_link_fields(link))
-    if not changes:
-        return
     action = audit_actions.PUBLIC_LINK_UPDATED
     if "active" in changes:
         action = (
@@ -115,7 +120,12 @@ def audit_public_link_change(user: User, link: PublicLink, before: dict[str, Any
             if link.active
             else audit_actions.PUBLIC_LINK_DEACTIVATED
         )
-    record(action, public_link_target(link), changes, actor=user)
+    _record_change(user, action, public_link_target(link), changes)
+
+
+def _record_change(user: User, action: str, target: Target, changes: dict[str, Any]) -> None:
+    if changes:  # saving a form unchanged is no event
+        record(action, target, changes, actor=user)
 
 
 def set_public_link_active(user: User, link_id: int, active: bool) -> PublicLink:
@@ -128,9 +138,7 @@ def set_public_link_active(user: User, link_id: int, active: bool) -> PublicLink
 
 def get_tracked_link(link_id: int, user: User | None = None) -> TrackedLink:
     """The tracked link; with `user`, also checks that they may change it."""
-    link = db.session.get(TrackedLink, link_id) if 0 < link_id <= MAX_ID else None
-    if link is None:
-        raise NotFound("no such tracked link")
+    link = _get(TrackedLink, link_id, "tracked link")
     if user is not None and not may_change(user, link.created_by_id):
         raise NotAllowed("only its creator or an admin may change this tracked link")
     return link
@@ -210,15 +218,13 @@ def update_tracked_link(
 def audit_tracked_link_change(user: User, link: TrackedLink, before: dict[str, Any]) -> None:
     """Audit log: an edit, or a disable/enable when only that changed; nothing if no change."""
     changes = diff(before, tracked_link_fields(link))
-    if not changes:
-        return
     action = audit_actions.TRACKED_LINK_UPDATED
     if list(changes) == ["disabled"]:
         disabled = link.disabled_at is not None
         action = (
             audit_actions.TRACKED_LINK_DISABLED if disabled else audit_actions.TRACKED_LINK_ENABLED
         )
-    record(action, tracked_link_target(link), changes, actor=user)
+    _record_change(user, action, tracked_link_target(link), changes)
 
 
 def set_tracked_link_disabled(user: User, link_id: int, disabled: bool) -> TrackedLink:

@@ -57,17 +57,22 @@ def notifications_for(scheduling_request_id: str) -> list[TimelineEntry]:
 
 def get_request(scheduling_request_id: str) -> SchedulingRequest:
     """The Scheduling Request, or RequestNotFound."""
+    request = find_request(scheduling_request_id)
+    if request is None:
+        raise RequestNotFound(scheduling_request_id[:MAX_REQUEST_ID])
+    return request
+
+
+def find_request(scheduling_request_id: str) -> SchedulingRequest | None:
+    """The Scheduling Request with this id, or None."""
     # No stored id holds NUL (PostgreSQL refuses it even in a query) or is that long.
     if "\x00" in scheduling_request_id or len(scheduling_request_id) > MAX_REQUEST_ID:
-        raise RequestNotFound(scheduling_request_id[:MAX_REQUEST_ID])
-    request = db.session.execute(
+        return None
+    return db.session.execute(
         select(SchedulingRequest).where(
             SchedulingRequest.scheduling_request_id == scheduling_request_id
         )
     ).scalar_one_or_none()
-    if request is None:
-        raise RequestNotFound(scheduling_request_id)
-    return request
 
 
 def load_detail(scheduling_request_id: str) -> RequestDetail:

@@ -7,13 +7,14 @@ go this way: a real booking is never deleted from the dashboard.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from webapp.audit import actions
 from webapp.audit.log import Target, record
 from webapp.database import write_transaction
 from webapp.extensions import db
-from webapp.models import Delivery, SchedulingRequest, User
+from webapp.live.detail import MAX_REQUEST_ID, find_request
+from webapp.models import Delivery, User
 from webapp.samples import is_test_request
 
 
@@ -29,16 +30,12 @@ def delete_test_request(user: User, scheduling_request_id: str) -> int:
     """Delete the test request and its deliveries; returns how many deliveries went."""
     if not user.is_admin:
         raise NotAllowed("only admins delete test notifications")
-    if not is_test_request(scheduling_request_id) or len(scheduling_request_id) > 200:
-        raise NotATest(scheduling_request_id[:200])
+    if not is_test_request(scheduling_request_id):
+        raise NotATest(scheduling_request_id[:MAX_REQUEST_ID])
     with write_transaction():
-        request = db.session.execute(
-            select(SchedulingRequest).where(
-                SchedulingRequest.scheduling_request_id == scheduling_request_id
-            )
-        ).scalar_one_or_none()
+        request = find_request(scheduling_request_id)
         if request is None:
-            raise NotATest(scheduling_request_id)
+            raise NotATest(scheduling_request_id[:MAX_REQUEST_ID])
         deliveries = db.session.execute(
             delete(Delivery).where(Delivery.scheduling_request_id == scheduling_request_id)
         ).rowcount

@@ -12,23 +12,12 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
-from dataclasses import dataclass
 
 from webapp.outbound.targets import Target
+from webapp.outbox.senders import HttpAnswer
 
 MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "PublicLinksDashboard-Webhooks/1"
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int | None
-    body: str = ""
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
@@ -62,7 +51,7 @@ def post(
     *,
     connect_timeout: float,
     read_timeout: float,
-) -> Answer:
+) -> HttpAnswer:
     """POST to the first of the target's addresses that accepts a connection; never raises
     for network trouble, it reports it."""
     connection_class = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
@@ -75,14 +64,14 @@ def post(
             )
             response = connection.getresponse()
             text = response.read(MAX_RESPONSE_BYTES).decode("utf-8", "replace")
-            return Answer(response.status, text)
+            return HttpAnswer(response.status, text)
         except (ConnectionRefusedError, socket.gaierror) as error:
             last_error = str(error) or type(error).__name__
             continue  # the next address may answer
         except TimeoutError:
-            return Answer(None, error="timed out")
+            return HttpAnswer(None, error="timed out")
         except (OSError, http.client.HTTPException, ValueError) as error:
-            return Answer(None, error=str(error) or type(error).__name__)
+            return HttpAnswer(None, error=str(error) or type(error).__name__)
         finally:
             connection.close()
-    return Answer(None, error=last_error)
+    return HttpAnswer(None, error=last_error)

@@ -168,18 +168,21 @@ def endpoint_edit(endpoint_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/<int:endpoint_id>/enable")
 @admin_required
 def endpoint_enable(endpoint_id: int):  # type: ignore[no-untyped-def]
-    _endpoint_or_404(endpoint_id)
-    service.set_enabled(endpoint_id, True)
-    flash("Endpoint enabled: messages still pending are being sent.", "success")
-    return redirect(url_for("outbound.endpoint_detail", endpoint_id=endpoint_id))
+    return _switch(endpoint_id, True, "Endpoint enabled: messages still pending are being sent.")
 
 
 @bp.post("/<int:endpoint_id>/disable")
 @admin_required
 def endpoint_disable(endpoint_id: int):  # type: ignore[no-untyped-def]
+    return _switch(
+        endpoint_id, False, "Endpoint disabled: nothing is sent to it until you enable it again."
+    )
+
+
+def _switch(endpoint_id: int, enabled: bool, message: str):  # type: ignore[no-untyped-def]
     _endpoint_or_404(endpoint_id)
-    service.set_enabled(endpoint_id, False)
-    flash("Endpoint disabled: nothing is sent to it until you enable it again.", "success")
+    service.set_enabled(endpoint_id, enabled)
+    flash(message, "success")
     return redirect(url_for("outbound.endpoint_detail", endpoint_id=endpoint_id))
 
 

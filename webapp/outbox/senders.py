@@ -52,6 +52,25 @@ class Message:
 
 
 @dataclass(frozen=True)
+class HttpAnswer:
+    """What one HTTP POST got back; `status` is None when no answer came (`error` says why).
+    The senders that POST (outbound webhooks, the sandbox's notifications) report this."""
+
+    status: int | None
+    body: str = ""
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def describe(self) -> str:
+        if self.status is None:
+            return f"no answer: {self.error}"
+        return f"HTTP {self.status}"
+
+
+@dataclass(frozen=True)
 class SendResult:
     """What one attempt did. `hold`: not attempted, the target is paused (the message waits,
     held, until the feature releases it). `give_up`: failed for good, no retry can help."""

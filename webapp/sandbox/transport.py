@@ -9,29 +9,12 @@ from __future__ import annotations
 import http.client
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from webapp.outbox.senders import HttpAnswer
 
 TIMEOUT_SECONDS = 5.0
 MAX_RESPONSE_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class PostResult:
-    """`status` is None when no HTTP answer came back (then `error` says why)."""
-
-    status: int | None
-    body: str = ""
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    def describe(self) -> str:
-        if self.status is None:
-            return f"no answer: {self.error}"
-        return f"HTTP {self.status}"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -45,21 +28,21 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedire
 
 def post(
     url: str, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT_SECONDS
-) -> PostResult:
+) -> HttpAnswer:
     """POST body to url; never raises for network trouble, it reports it instead."""
     if urlsplit(url).scheme not in ("http", "https"):
-        return PostResult(status=None, error=f"not an http(s) URL: {url!r}")
+        return HttpAnswer(status=None, error=f"not an http(s) URL: {url!r}")
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with _opener.open(request, timeout=timeout) as response:
-            return PostResult(status=response.status, body=_read(response))
+            return HttpAnswer(status=response.status, body=_read(response))
     except urllib.error.HTTPError as exc:
         with exc:
-            return PostResult(status=exc.code, body=_read(exc), error=f"HTTP {exc.code}")
+            return HttpAnswer(status=exc.code, body=_read(exc), error=f"HTTP {exc.code}")
     except urllib.error.URLError as exc:
-        return PostResult(status=None, error=str(exc.reason))
+        return HttpAnswer(status=None, error=str(exc.reason))
     except (TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
-        return PostResult(status=None, error=str(exc) or type(exc).__name__)
+        return HttpAnswer(status=None, error=str(exc) or type(exc).__name__)
 
 
 def _read(response) -> str:  # type: ignore[no-untyped-def]

@@ -164,19 +164,22 @@ def parse_time(value: str) -> datetime:
         raise ValueError("out of range in UTC") from exc
 
 
-def _notification_type(document: dict[str, Any]) -> str:
-    notification = mapping(document.get("notification"), "notification", required=True)
-    value = identifier(notification, "type", "notification", MAX_IDENTIFIER)
+def _required(document: dict[str, Any], section: str, key: str, limit: int, why: str = "") -> str:
+    """document[section][key], a non-empty string of at most `limit` characters."""
+    value = identifier(mapping(document.get(section), section, required=True), key, section, limit)
     if not value:
-        raise PayloadError("notification.type is missing")
+        raise PayloadError(f"{section}.{key} is missing{why}")
     return value
 
 
+def _notification_type(document: dict[str, Any]) -> str:
+    return _required(document, "notification", "type", MAX_IDENTIFIER)
+
+
 def _triggered_at(document: dict[str, Any]) -> datetime:
-    notification = mapping(document.get("notification"), "notification", required=True)
-    value = identifier(notification, "triggered_at", "notification", MAX_TIME)
-    if not value:
-        raise PayloadError("notification.triggered_at is missing (needed to order notifications)")
+    value = _required(
+        document, "notification", "triggered_at", MAX_TIME, " (needed to order notifications)"
+    )
     try:
         return parse_time(value)
     except ValueError as exc:
@@ -186,11 +189,7 @@ def _triggered_at(document: dict[str, Any]) -> datetime:
 
 
 def _scheduling_request_id(document: dict[str, Any]) -> str:
-    request = mapping(document.get("scheduling_request"), "scheduling_request", required=True)
-    value = identifier(request, "scheduling_request_id", "scheduling_request", MAX_IDENTIFIER)
-    if not value:
-        raise PayloadError("scheduling_request.scheduling_request_id is missing")
-    return value
+    return _required(document, "scheduling_request", "scheduling_request_id", MAX_IDENTIFIER)
 
 
 def _quietly(read, document):  # type: ignore[no-untyped-def]

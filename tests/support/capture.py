@@ -1,5 +1,10 @@
-"""A tiny real HTTP endpoint for outbound webhook tests: records every POST, answers with
-scripted statuses (then 200), and can hold a request open without answering (`hang`)."""
+"""A tiny real HTTP endpoint that records every POST: the stand-in for an outbound webhook
+target and, given Cronofy client secrets, for a receiver that checks Cronofy-HMAC-SHA256.
+
+It runs http.server in a thread on 127.0.0.1, answers with scripted statuses (then 200; 401
+when secrets are given and the signature does not match), and can hold a request open
+without answering (`hang`).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,30 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from webapp.webhooks.signatures import HEADER, is_authentic
+
 
 @dataclass
 class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    authentic: bool = True
 
     def json(self) -> dict:
         return json.loads(self.body)
 
 
-class WebhookReceiver:
-    def __init__(self, statuses: list[int] | None = None, *, hang: bool = False) -> None:
+class CaptureServer:
+    def __init__(
+        self,
+        secrets: list[str] | None = None,
+        statuses: list[int] | None = None,
+        *,
+        hang: bool = False,
+        path: str = "/webhooks/cronofy",
+    ) -> None:
+        self.secrets = secrets
         self.statuses = list(statuses or [])
         self.hang = threading.Event()
         if hang:
@@ -28,19 +44,24 @@ class WebhookReceiver:
         self.release = threading.Event()
         self.requests: list[Received] = []
         self.arrived = threading.Condition()
-        receiver = self
+        capture = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.arrived:
-                    receiver.requests.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                    )
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                    receiver.arrived.notify_all()
-                if receiver.hang.is_set():
-                    receiver.release.wait(120)
+                authentic = capture.secrets is None or is_authentic(
+                    body, self.headers.get(HEADER), capture.secrets
+                )
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with capture.arrived:
+                    capture.requests.append(Received(self.path, headers, body, authentic))
+                    if not authentic:
+                        status = 401
+                    else:
+                        status = capture.statuses.pop(0) if capture.statuses else 200
+                    capture.arrived.notify_all()
+                if capture.hang.is_set():
+                    capture.release.wait(120)
                     return
                 answer = json.dumps({"received": status < 300}).encode()
                 self.send_response(status)
@@ -54,10 +75,10 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/ats"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> WebhookReceiver:
+    def __enter__(self) -> CaptureServer:
         self.thread.start()
         return self
 
