@@ -104,6 +104,17 @@ def test_a_sandbox_booking_reaches_a_webhook_endpoint_and_the_owners_inbox(tmp_p
             text = email.get_body(preferencelist=("plain",)).get_content()
             assert "Jane Candidate" in text
             assert f"{base_url}/requests/{booked['scheduling_request_id']}" in text
+
+            # The audit log shows what they did: the endpoint and the tracked link, by whom.
+            with httpx.Client(base_url=base_url, timeout=10) as api:
+                audit = api.get(
+                    "/api/v1/audit-events",
+                    headers={"Authorization": f"Bearer {admin_token}"},
+                )
+            assert audit.status_code == 200, audit.text
+            done = {(item["action"], item["actor"]) for item in audit.json()["items"]}
+            assert ("webhook_endpoint.created", "admin@example.com") in done, done
+            assert ("tracked_link.created", "owner@example.com") in done, done
             log = server.log()
             with staff_app.app_context():
                 db.engine.dispose()
