@@ -7,25 +7,18 @@ the counts are what they were."""
 from __future__ import annotations
 
 import re
-import secrets
 import time
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from tests.support import factories
-from tests.support.capture import CaptureServer
-from tests.support.sandbox import hidden, slot_keys
-from tests.support.server import free_port, running_server, server_env
-from tests.support.signin import BROWSER_UA as BROWSER
+from tests.support.integration import sandbox_stage
+from tests.support.sandbox import hidden
 from tests.support.signin import sign_in
-from tests.support.smtp import smtp_server
-from webapp import create_app
-from webapp.auth.api_tokens import issue_token
 from webapp.extensions import db
 from webapp.links.queries import click_counts
-from webapp.models import AuditEvent, Delivery, OutboxMessage, SchedulingRequest, User
+from webapp.models import AuditEvent, Delivery, OutboxMessage, SchedulingRequest
 
 EMAIL = "Grace.Hopper@Example.com"  # typed with capitals; erased as grace.hopper@example.com
 NAME = "Grace Hopper"
@@ -61,167 +54,115 @@ def wait_for(read, timeout: float = 30.0):  # type: ignore[no-untyped-def]
 
 @pytest.mark.timeout(240)
 def test_erasing_an_invitee_leaves_no_trace(tmp_path):
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with smtp_server() as mailbox, CaptureServer(path="/hooks") as receiver:
-        env = server_env(
-            tmp_path,
-            WEBAPP_SANDBOX="1",
-            WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
-            MAIL_URL=mailbox.url,
-            MAIL_FROM="Bookings <bookings@example.com>",
-            PUBLIC_BASE_URL=base_url,
+    with sandbox_stage(tmp_path, hook_path="/hooks", WTF_CSRF_ENABLED=False) as stage:
+        server, staff_app, receiver, mailbox = (
+            stage.server,
+            stage.staff_app,
+            stage.receiver,
+            stage.mailbox,
         )
-        with running_server(tmp_path, env=env, port=port) as server:
-            staff_app = create_app(
-                {
-                    "TESTING": True,
-                    "INSTANCE_PATH": str(tmp_path / "staff-instance"),
-                    "DATABASE_URL": server.database_url,
-                    "SECRET_KEY": secrets.token_hex(16),
-                    "WTF_CSRF_ENABLED": False,
-                    "PUBLIC_BASE_URL": base_url,
-                }
-            )
-            code = "erase-" + secrets.token_hex(3)
+        with staff_app.app_context():
+            staff_id = factories.make_user(email="staff@example.com", role="staff").id
+        api_headers = {"Authorization": f"Bearer {stage.admin_token}"}
+        endpoint_id = stage.add_endpoint()["id"]
+        link = stage.new_link("Backend role")
+        slug, link_id = link["slug"], link["id"]
+        stage.book(slug, NAME, EMAIL, phone_number="+44 7700 900123")
+
+        assert len(receiver.wait_for(2, timeout=30)) == 2, server.log()[-3000:]
+        assert len(mailbox.wait_for(1, timeout=30)) == 1
+
+        def delivered() -> bool:
             with staff_app.app_context():
-                admin = factories.make_user(email="admin@example.com", role="admin")
-                staff = factories.make_user(email="staff@example.com", role="staff")
-                owner = factories.make_user(email="owner@example.com", name="Olive Owner")
-                public = factories.make_public_link(
-                    owner_id=owner.id, name="Interviews", url=f"{base_url}/sandbox/pls/{code}"
+                waiting = db.session.scalar(
+                    select(OutboxMessage.id).where(OutboxMessage.delivered_at.is_(None))
                 )
-                admin_token = issue_token(db.session.get(User, admin.id), "integration")
-                owner_token = issue_token(db.session.get(User, owner.id), "owner")
-            api_headers = {"Authorization": f"Bearer {admin_token}"}
-            with httpx.Client(base_url=base_url, timeout=10) as api:
-                created = api.post(
-                    "/api/v1/webhook-endpoints",
-                    json={"url": receiver.url, "description": "ATS"},
-                    headers=api_headers,
-                )
-                assert created.status_code == 201, created.text
-                endpoint_id = created.json()["id"]
-                link = api.post(
-                    "/api/v1/tracked-links",
-                    json={"public_link_id": public.id, "label": "Backend role"},
-                    headers={"Authorization": f"Bearer {owner_token}"},
-                )
-                assert link.status_code == 201, link.text
-            slug, link_id = link.json()["slug"], link.json()["id"]
+                db.session.commit()
+                return waiting is None
 
-            with httpx.Client(base_url=base_url, headers={"User-Agent": BROWSER}) as invitee:
-                booking_url = invitee.get(f"/l/{slug}").headers["Location"]
-                page = invitee.get(booking_url)
-                confirm = invitee.post(
-                    f"/sandbox/pls/{code}",
-                    data={
-                        "csrf_token": hidden(page.text, "csrf_token"),
-                        "jti": hidden(page.text, "jti"),
-                        "slot": slot_keys(page.text)[0],
-                        "name": NAME,
-                        "email": EMAIL,
-                        "phone_number": "+44 7700 900123",
-                    },
-                )
-                assert confirm.status_code == 303, confirm.text[:500]
+        assert wait_for(delivered), "the outbox did not empty"
 
-            assert len(receiver.wait_for(2, timeout=30)) == 2, server.log()[-3000:]
-            assert len(mailbox.wait_for(1, timeout=30)) == 1
+        with staff_app.app_context():
+            request = db.session.scalar(select(SchedulingRequest))
+            srq, correlation_id = request.scheduling_request_id, request.correlation_id
+            count_before = request.notification_count
+            assert request.captured_data  # the phone number came through
+            clicks_before = click_counts([link_id])
+            delivery_ids = list(db.session.scalars(select(Delivery.id)))
+            # Before: the booking is everywhere the test looks afterwards.
+            assert every_text_column()
 
-            def delivered() -> bool:
-                with staff_app.app_context():
-                    waiting = db.session.scalar(
-                        select(OutboxMessage.id).where(OutboxMessage.delivered_at.is_(None))
-                    )
-                    db.session.commit()
-                    return waiting is None
+        client = staff_app.test_client()
+        sign_in(client, staff_id)
+        assert client.get(f"/erase-invitee?request={srq}&recipient=0").status_code == 403
+        assert (
+            client.post("/erase-invitee", data={"request": srq, "email": EMAIL}).status_code == 403
+        )
+        sign_in(client, stage.admin_id)
+        detail = client.get(f"/requests/{srq}")
+        assert f"/erase-invitee?request={srq}&amp;recipient=0" in detail.text
+        confirmation = client.get(f"/erase-invitee?request={srq}&recipient=0")
+        assert confirmation.status_code == 200
+        assert EMAIL in confirmation.text and NAME in confirmation.text
+        assert "1 scheduling request(s)" in confirmation.text
+        email_field = hidden(confirmation.text, "email")
+        erased = client.post("/erase-invitee", data={"request": srq, "email": email_field})
+        assert erased.status_code == 302
+        assert erased.headers["Location"].endswith(f"/requests/{srq}")
 
-            assert wait_for(delivered), "the outbox did not empty"
+        pages = [
+            "/",
+            f"/requests/{srq}",
+            "/?q=grace",
+            "/?q=hopper",
+            f"/?q={correlation_id}",
+            "/events",
+            *[f"/events/{key}" for key in delivery_ids],
+            "/requests/export.csv",
+            "/links",
+            f"/links/{link_id}",
+            "/links/export.csv",
+            f"/settings/webhooks/{endpoint_id}",
+            "/audit",
+            "/audit/export.csv",
+        ]
+        for path in pages:
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            # A search page shows its own query back; the rest of it must be clean.
+            shown = answer.text.replace(path.partition("?q=")[2] or "\0", "")
+            assert traces_in(shown) == [], path
+        assert "Erased invitee" in client.get(f"/requests/{srq}").text
+        assert srq in client.get(f"/?q={correlation_id}").text  # still found by its ID
+        assert srq not in client.get("/?q=hopper").text
+        api_paths = [
+            "/api/v1/scheduling-requests",
+            f"/api/v1/scheduling-requests/{srq}",
+            "/api/v1/tracked-links",
+            f"/api/v1/tracked-links/{link_id}",
+            "/api/v1/audit-events",
+            f"/api/v1/webhook-endpoints/{endpoint_id}",
+        ]
+        for path in api_paths:
+            answer = client.get(path, headers=api_headers)
+            assert answer.status_code == 200, path
+            assert traces_in(answer.text) == [], path
 
-            with staff_app.app_context():
-                request = db.session.scalar(select(SchedulingRequest))
-                srq, correlation_id = request.scheduling_request_id, request.correlation_id
-                count_before = request.notification_count
-                assert request.captured_data  # the phone number came through
-                clicks_before = click_counts([link_id])
-                delivery_ids = list(db.session.scalars(select(Delivery.id)))
-                # Before: the booking is everywhere the test looks afterwards.
-                assert every_text_column()
-
-            client = staff_app.test_client()
-            sign_in(client, staff.id)
-            assert client.get(f"/erase-invitee?request={srq}&recipient=0").status_code == 403
-            assert (
-                client.post("/erase-invitee", data={"request": srq, "email": EMAIL}).status_code
-                == 403
-            )
-            sign_in(client, admin.id)
-            detail = client.get(f"/requests/{srq}")
-            assert f"/erase-invitee?request={srq}&amp;recipient=0" in detail.text
-            confirmation = client.get(f"/erase-invitee?request={srq}&recipient=0")
-            assert confirmation.status_code == 200
-            assert EMAIL in confirmation.text and NAME in confirmation.text
-            assert "1 scheduling request(s)" in confirmation.text
-            email_field = hidden(confirmation.text, "email")
-            erased = client.post("/erase-invitee", data={"request": srq, "email": email_field})
-            assert erased.status_code == 302
-            assert erased.headers["Location"].endswith(f"/requests/{srq}")
-
-            pages = [
-                "/",
-                f"/requests/{srq}",
-                "/?q=grace",
-                "/?q=hopper",
-                f"/?q={correlation_id}",
-                "/events",
-                *[f"/events/{key}" for key in delivery_ids],
-                "/requests/export.csv",
-                "/links",
-                f"/links/{link_id}",
-                "/links/export.csv",
-                f"/settings/webhooks/{endpoint_id}",
-                "/audit",
-                "/audit/export.csv",
-            ]
-            for path in pages:
-                answer = client.get(path)
-                assert answer.status_code == 200, path
-                # A search page shows its own query back; the rest of it must be clean.
-                shown = answer.text.replace(path.partition("?q=")[2] or "\0", "")
-                assert traces_in(shown) == [], path
-            assert "Erased invitee" in client.get(f"/requests/{srq}").text
-            assert srq in client.get(f"/?q={correlation_id}").text  # still found by its ID
-            assert srq not in client.get("/?q=hopper").text
-            api_paths = [
-                "/api/v1/scheduling-requests",
-                f"/api/v1/scheduling-requests/{srq}",
-                "/api/v1/tracked-links",
-                f"/api/v1/tracked-links/{link_id}",
-                "/api/v1/audit-events",
-                f"/api/v1/webhook-endpoints/{endpoint_id}",
-            ]
-            for path in api_paths:
-                answer = client.get(path, headers=api_headers)
-                assert answer.status_code == 200, path
-                assert traces_in(answer.text) == [], path
-
-            with staff_app.app_context():
-                assert every_text_column() == {}
-                request = db.session.scalar(select(SchedulingRequest))
-                assert request.notification_count == count_before
-                assert request.captured_data == {}
-                assert click_counts([link_id]) == clicks_before
-                [entry] = db.session.scalars(
-                    select(AuditEvent).where(AuditEvent.action == "invitee.erased")
-                ).all()
-                assert entry.actor_email == "admin@example.com"
-                assert entry.target_name == "an invitee"
-                assert entry.changes["requests"] == 1
-                assert entry.changes["payloads"] >= 1
-                assert entry.changes["outbound_messages"] >= 3  # sandbox, webhook, email
-                assert entry.changes["from_request"] == srq
-                assert not re.search("grace", str(entry.changes), re.IGNORECASE)
-                db.engine.dispose()
-            log = server.log()
-        assert "Traceback" not in log, log[-3000:]
+        with staff_app.app_context():
+            assert every_text_column() == {}
+            request = db.session.scalar(select(SchedulingRequest))
+            assert request.notification_count == count_before
+            assert request.captured_data == {}
+            assert click_counts([link_id]) == clicks_before
+            [entry] = db.session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "invitee.erased")
+            ).all()
+            assert entry.actor_email == "admin@example.com"
+            assert entry.target_name == "an invitee"
+            assert entry.changes["requests"] == 1
+            assert entry.changes["payloads"] >= 1
+            assert entry.changes["outbound_messages"] >= 3  # sandbox, webhook, email
+            assert entry.changes["from_request"] == srq
+            assert not re.search("grace", str(entry.changes), re.IGNORECASE)
+        log = server.log()
+    assert "Traceback" not in log, log[-3000:]
