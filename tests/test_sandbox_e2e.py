@@ -5,7 +5,6 @@ the app's own receiver, and the Scheduling Request follows each step."""
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 
 import httpx
@@ -13,20 +12,11 @@ import pytest
 
 from tests.support import factories
 from tests.support.sandbox import hidden, slot_keys
-from tests.support.server import running_server, server_env
+from tests.support.server import eventually, running_server, server_env
 from tests.support.signin import BROWSER_UA as BROWSER
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import SandboxBooking, SchedulingRequest
-
-
-def wait_for(read: Callable[[], object], timeout: float = 20.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 @pytest.mark.timeout(180)
@@ -112,7 +102,7 @@ def test_booking_journey_reaches_the_receiver(tmp_path):
             assert confirm.status_code == 303, confirm.text[:1000]
             confirmation_path = confirm.headers["Location"]
 
-            chosen = wait_for(has_status("time_chosen"))
+            chosen = eventually(has_status("time_chosen"))
             assert chosen is not None, f"no time_chosen row; server log:\n{server.log()[-3000:]}"
             with staff_app.app_context():
                 booking = db.session.scalar(
@@ -134,7 +124,7 @@ def test_booking_journey_reaches_the_receiver(tmp_path):
                 },
             )
             assert moved.status_code == 303, moved.text[:1000]
-            rescheduled = wait_for(has_status("rescheduled"))
+            rescheduled = eventually(has_status("rescheduled"))
             assert rescheduled is not None, server.log()[-3000:]
             assert rescheduled.scheduling_request_id == srq_id
 
@@ -144,7 +134,7 @@ def test_booking_journey_reaches_the_receiver(tmp_path):
                 data={"csrf_token": hidden(details.text, "csrf_token")},
             )
             assert declined_answer.status_code == 303
-            declined = wait_for(has_status("declined"))
+            declined = eventually(has_status("declined"))
             assert declined is not None, server.log()[-3000:]
             assert declined.scheduling_request_id == srq_id
             assert declined.notification_count == 3

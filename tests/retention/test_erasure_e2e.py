@@ -7,7 +7,6 @@ the counts are what they were."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from tests.support import factories
 from tests.support.integration import sandbox_stage
 from tests.support.sandbox import hidden
+from tests.support.server import eventually
 from tests.support.signin import sign_in
 from webapp.extensions import db
 from webapp.links.queries import click_counts
@@ -41,15 +41,6 @@ def every_text_column() -> dict[str, list[str]]:
                     found.setdefault(f"{table.name}.{column}", []).append(text[:300])
     db.session.commit()
     return found
-
-
-def wait_for(read, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 @pytest.mark.timeout(240)
@@ -80,7 +71,7 @@ def test_erasing_an_invitee_leaves_no_trace(tmp_path):
                 db.session.commit()
                 return waiting is None
 
-        assert wait_for(delivered), "the outbox did not empty"
+        assert eventually(delivered, timeout=30), "the outbox did not empty"
 
         with staff_app.app_context():
             request = db.session.scalar(select(SchedulingRequest))

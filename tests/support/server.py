@@ -15,10 +15,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -249,3 +250,17 @@ def worker_pids(master: int) -> list[int]:
         if int(fields[1]) == master:
             pids.append(int(entry))
     return sorted(pids)
+
+
+T = TypeVar("T")
+
+
+def eventually(read: Callable[[], T], timeout: float = 20.0) -> T:
+    """`read()` again every 0.1 s until it gives something truthy or `timeout` runs out;
+    its last answer (for what another process or thread does in its own time)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
