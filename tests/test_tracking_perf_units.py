@@ -198,12 +198,12 @@ def test_the_lookup_sees_what_was_committed_since_its_last_read(app, links):
 
 
 def test_the_lookup_runs_outside_any_transaction(app, links):
-    """Asked of the database connection right after the SELECT: in AUTOCOMMIT there is no
-    transaction (so no BEGIN before it, no ROLLBACK after it, no snapshot held)."""
+    """Asked of the database connection as the lookup hands it back to the pool (before
+    any reset): in AUTOCOMMIT there is no transaction (no BEGIN before the SELECT, no
+    snapshot held)."""
     in_transaction = []
 
-    def after_execute(connection, *args):
-        dbapi_connection = connection.connection.dbapi_connection
+    def on_reset(dbapi_connection, *_args):
         if hasattr(dbapi_connection, "in_transaction"):  # sqlite3
             in_transaction.append(dbapi_connection.in_transaction)
         else:  # psycopg: 0 is IDLE, 2 is INTRANS
@@ -211,12 +211,12 @@ def test_the_lookup_runs_outside_any_transaction(app, links):
 
     with app.app_context():
         engine = autocommit_engine()
-        event.listen(engine, "after_execute", after_execute)
+        event.listen(engine.pool, "reset", on_reset)
         try:
             for slug in [*links, "no-such-slug"]:
                 lookup.find_link(slug)
         finally:
-            event.remove(engine, "after_execute", after_execute)
+            event.remove(engine.pool, "reset", on_reset)
     assert in_transaction == [False, False, False]
 
 

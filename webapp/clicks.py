@@ -26,20 +26,18 @@ LINKS = TrackedLink.__table__
 # Typed: each is used in comparisons and as a value, and must be stored as the column is.
 _first = bindparam("c_first", type_=UTCDateTime())
 _last = bindparam("c_last", type_=UTCDateTime())
+# A NULL counter time compares as unknown, so the ELSE branch sets it. Each time appears
+# twice, not three times: every appearance is converted again for every row of a batch.
 _COUNT = (
     update(LINKS)
     .where(LINKS.c.id == bindparam("c_id"))
     .values(
         person_clicks=LINKS.c.person_clicks + bindparam("c_count"),
         first_clicked_at=case(
-            (LINKS.c.first_clicked_at.is_(None), _first),
-            (LINKS.c.first_clicked_at > _first, _first),
-            else_=LINKS.c.first_clicked_at,
+            (LINKS.c.first_clicked_at <= _first, LINKS.c.first_clicked_at), else_=_first
         ),
         last_clicked_at=case(
-            (LINKS.c.last_clicked_at.is_(None), _last),
-            (LINKS.c.last_clicked_at < _last, _last),
-            else_=LINKS.c.last_clicked_at,
+            (LINKS.c.last_clicked_at >= _last, LINKS.c.last_clicked_at), else_=_last
         ),
     )
 )

@@ -27,8 +27,10 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import Connection, Table, event, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import Select
 
 from webapp.extensions import db
 from webapp.private_files import create_private_file
@@ -43,6 +45,9 @@ def add_autocommit_bind(app: Flask) -> None:
     config = app.config
     url = config["SQLALCHEMY_DATABASE_URI"]
     options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "url": url, "isolation_level": "AUTOCOMMIT"}
+    # In AUTOCOMMIT no transaction is ever open, so there is nothing to roll back when a
+    # connection goes back to the pool (SQLAlchemy's documented setting for this case).
+    options["pool_reset_on_return"] = None
     if url.startswith("sqlite"):
         # A file has no server that could have dropped a pooled connection, so no liveness
         # ping before every checkout: on the redirect it was one more statement per click.
@@ -100,8 +105,7 @@ def write_transaction() -> Iterator[None]:
     Any transaction the request already had open (reads) is ended first, so that the
     write transaction is the one that starts here, with SQLite's write lock taken up front.
     """
-    if db.session().in_transaction():  # scoped_session does not proxy in_transaction
-        db.session.commit()
+    commit_open_session()
     token = _immediate.set(True)
     try:
         db.session.connection()  # starts the transaction now, as IMMEDIATE on SQLite
@@ -113,6 +117,13 @@ def write_transaction() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def commit_open_session() -> None:
+    """End the session's open transaction, if any, so that a write transaction can start
+    (on SQLite, one the session holds would keep the write lock from anyone else)."""
+    if db.session().in_transaction():  # scoped_session does not proxy in_transaction
+        db.session.commit()
 
 
 @contextmanager
@@ -132,6 +143,25 @@ def write_connection(
             _immediate.reset(token)
         with transaction:
             yield connection
+
+
+@contextmanager
+def session_on(app: Flask, connection: Connection) -> Iterator[Session]:
+    """`db.session`, for the block, as a plain Session joined to `connection`'s open
+    transaction (SQLAlchemy's "joining a Session into an external transaction"), in an
+    app context of its own: for ORM code (the outbox) inside a Core write transaction,
+    without checking out a second connection, which on SQLite would wait on the write
+    lock the first one holds. The session flushes but never commits: the connection's
+    owner does."""
+    with app.app_context():
+        session = Session(bind=connection, join_transaction_mode="conditional_savepoint")
+        db.session.registry.set(session)
+        try:
+            yield session
+            session.flush()
+        finally:
+            session.close()  # leaves the transaction open: it is not the session's
+            db.session.registry.clear()
 
 
 _ignoring: dict[tuple[str, str, str], Insert] = {}
@@ -179,3 +209,53 @@ def insert_plain(
     else:
         index = [columns.index(name) for name in order]
         connection.exec_driver_sql(sql, [tuple(row[i] for i in index) for row in rows])
+
+
+class PlainSelect:
+    """A SELECT of one row through the driver itself, for the redirect's lookup.
+
+    `Connection.execute` spends about 20 us per call building an execution context and a
+    result around a statement whose SQL never changes; the redirect makes one such call
+    per click. So the statement is compiled once per dialect, run on a pooled DBAPI
+    connection (`Engine.raw_connection()`, SQLAlchemy's documented way to the driver), and
+    each column is converted by its own type's result processor, exactly as SQLAlchemy
+    would (timezone-aware datetimes included). Bind values must be plain (ints and
+    strings): they are passed to the driver unconverted. What it buys is measured in
+    benchmarks/README.md.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[Any]]] = {}
+
+    def one_or_none(self, engine: Engine, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        sql, order, processors = self._compiled_for(engine.dialect)
+        arguments = params if order is None else tuple(params[name] for name in order)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, arguments)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool
+        if row is None:
+            return None
+        return tuple(
+            value if process is None else process(value)
+            for value, process in zip(row, processors, strict=True)
+        )
+
+    def _compiled_for(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[Any]]:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            statement = self.statement.compile(dialect=dialect)
+            order = tuple(statement.positiontup) if statement.positional else None  # type: ignore[arg-type]
+            processors = [
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self.statement.selected_columns
+            ]
+            compiled = self._compiled[dialect.name] = (statement.string, order, processors)
+        return compiled

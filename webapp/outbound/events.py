@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Connection, func, select
 
 from webapp import outbox
 from webapp.absolute import public_url
@@ -94,6 +94,16 @@ def enabled_endpoints() -> list[WebhookEndpoint]:
     if transaction is not None:
         db.session.info[_CACHE] = (transaction, endpoints)
     return endpoints
+
+
+def anyone_subscribes(connection: Connection, event: str) -> bool:
+    """Whether an enabled endpoint subscribes to `event`, asked on a Core connection: the
+    visit writer asks this every batch, and almost always hears no (clicks are opt-in)."""
+    rows = connection.execute(_ENABLED_EVENTS)
+    return any(event in (events or []) for (events,) in rows)
+
+
+_ENABLED_EVENTS = select(WebhookEndpoint.events).where(WebhookEndpoint.enabled.is_(True))
 
 
 def subscribed_endpoints(event: str) -> list[WebhookEndpoint]:

@@ -1,8 +1,10 @@
 """The redirect's one database read: a tracked link by slug, with its Public Link.
 
-SQLAlchemy Core on the AUTOCOMMIT engine (webapp.database.autocommit_engine): one SELECT,
-without the BEGIN and ROLLBACK a transaction would add, and without the ORM session, which
-cost the redirect 25-35% of its throughput (benchmarks/README.md).
+One SELECT, written in SQLAlchemy Core, on the AUTOCOMMIT engine
+(webapp.database.autocommit_engine): no BEGIN and ROLLBACK around it, and no ORM session,
+which cost the redirect 25-35% of its throughput. It runs through the driver
+(webapp.database.PlainSelect) rather than `Connection.execute`, whose per-call work was
+the biggest part of the redirect's own (benchmarks/README.md says what each buys).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
 
-from webapp.database import autocommit_engine
+from webapp.database import PlainSelect, autocommit_engine
 from webapp.models import PublicLink, TrackedLink
 
 
@@ -54,10 +56,10 @@ LOOKUP = (
     .where(TrackedLink.slug == bindparam("slug"))
 )
 assert list(LOOKUP.selected_columns.keys()) == list(LinkRow._fields)
+_PLAIN_LOOKUP = PlainSelect(LOOKUP)
 
 
 def find_link(slug: str) -> LinkRow | None:
     """The tracked link with this slug and its Public Link's URL and state, or None."""
-    with autocommit_engine().connect() as connection:
-        row = connection.execute(LOOKUP, {"slug": slug}).one_or_none()
+    row = _PLAIN_LOOKUP.one_or_none(autocommit_engine(), {"slug": slug})
     return None if row is None else LinkRow._make(row)

@@ -31,11 +31,12 @@ from flask import Flask
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from webapp import outbox
 from webapp.clicks import count_person_clicks
-from webapp.database import write_transaction
+from webapp.database import commit_open_session, session_on, write_connection
 from webapp.extensions import db
 from webapp.models import Visit
-from webapp.outbound.events import emit_tracked_link_clicks
+from webapp.outbound.events import LINK_CLICKED, anyone_subscribes, emit_tracked_link_clicks
 from webapp.tracking.agents import HUMAN
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ class VisitRecorder:
     def record(self, visit: PendingVisit) -> None:
         """Write the visit now (unbuffered) or queue it for this process's flusher."""
         if not self.buffered:
-            _write([visit])
+            commit_open_session()  # what the caller wrote first is committed first
+            _write(self.app, [visit])
             return
         if self._pid != os.getpid():
             self._start()
@@ -123,7 +125,7 @@ class VisitRecorder:
                 return 0
             with self.app.app_context():
                 try:
-                    _write(batch)
+                    _write(self.app, batch)
                 except IntegrityError:
                     return self._write_one_by_one(batch)
                 except Exception:
@@ -168,7 +170,7 @@ class VisitRecorder:
         written = 0
         for index, visit in enumerate(batch):
             try:
-                _write([visit])
+                _write(self.app, [visit])
             except IntegrityError:
                 log.warning("visit for tracked link %s refused", visit.tracked_link_id)
             except Exception:
@@ -186,20 +188,30 @@ class VisitRecorder:
             self._failing = True
 
 
-def _write(visits: list[PendingVisit]) -> None:
+def _write(app: Flask, visits: list[PendingVisit]) -> None:
     """One INSERT (executemany for several rows) in one write transaction, with the
     links' person-click counters (webapp/clicks.py) and the `tracked_link.clicked` messages
     for people's redirects (outbound webhooks) in the same transaction: a click is counted
-    and announced if and only if it was recorded."""
-    with write_transaction():
-        connection = db.session.connection()
+    and announced if and only if it was recorded.
+
+    On a Core connection, not the ORM session: the flusher runs several times a second in
+    every worker, beside the redirects, and the session's machinery was most of its own
+    cost. The outbox is reached through a session joined to the connection, and only when
+    an endpoint subscribes to clicks (they are opt-in)."""
+    clicks = [
+        (visit.tracked_link_id, visit.at)
+        for visit in visits
+        if visit.agent_class == HUMAN and visit.outcome == REDIRECT
+    ]
+    queued = 0
+    with write_connection(db.engine) as connection:
         connection.execute(_INSERT, [visit._asdict() for visit in visits])
         count_person_clicks(connection, visits)
-        emit_tracked_link_clicks(
-            (visit.tracked_link_id, visit.at)
-            for visit in visits
-            if visit.agent_class == HUMAN and visit.outcome == REDIRECT
-        )
+        if clicks and anyone_subscribes(connection, LINK_CLICKED):
+            with session_on(app, connection):
+                queued = emit_tracked_link_clicks(clicks)
+    if queued:
+        outbox.wake(app)  # committed: this process's outbox sends them now
 
 
 def recorder_for(app: Flask) -> VisitRecorder:

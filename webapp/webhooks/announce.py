@@ -3,12 +3,9 @@
 them, so a notification is announced if and only if it was applied.
 
 The applier writes through a Core connection (store.py), while the outbound code queues
-through the ORM session (`db.session`). So the announcement runs in an app context of its
-own whose session is a plain SQLAlchemy Session on that connection: it joins the open
-transaction (SQLAlchemy's "joining a Session into an external transaction") instead of
-checking out a second connection, which on SQLite would wait on the write lock the first
-one holds. The session never commits: the applier's transaction does, and then wakes the
-outbox.
+through the ORM session (`db.session`). So the announcement runs with `db.session` joined
+to that connection's open transaction (webapp.database.session_on). The session never
+commits: the applier's transaction does, and then wakes the outbox.
 """
 
 from __future__ import annotations
@@ -18,9 +15,8 @@ from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
-from webapp.extensions import db
+from webapp.database import session_on
 from webapp.models import DELIVERY_APPLIED
 from webapp.outbound.events import emit_scheduling_request_event
 from webapp.webhooks.fold import Ready
@@ -44,18 +40,10 @@ def announce(app: Flask, connection: Connection, applied: Sequence[Ready], now: 
     many messages were queued."""
     if not applied:
         return 0
-    with app.app_context():
-        session = Session(bind=connection, join_transaction_mode="conditional_savepoint")
-        db.session.registry.set(session)
-        try:
-            queued = sum(
-                emit_scheduling_request_event(
-                    item.notification.type, item.notification.scheduling_request_id, now=now
-                )
-                for item in applied
+    with session_on(app, connection):
+        return sum(
+            emit_scheduling_request_event(
+                item.notification.type, item.notification.scheduling_request_id, now=now
             )
-            session.flush()
-            return queued
-        finally:
-            session.close()  # leaves the applier's transaction open: it is not the session's
-            db.session.registry.clear()
+            for item in applied
+        )
