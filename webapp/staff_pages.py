@@ -21,11 +21,15 @@ not stay in a shared computer's browser cache or a proxy.
 
 The sessionless marks are read once, when the app is built (`init_app` runs after every
 blueprint is registered); a route added later gets the staff machinery, which fails closed.
+
+Other packages add to the staff pages' machinery with `before_staff_pages` (e.g. the
+silence banner's refresh), not with an app-wide hook: a sessionless request then passes
+one check, not one per package, and no hook needs to know which paths are public.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -42,6 +46,16 @@ CROSS_ORIGIN_MESSAGE = (
     "This request came from another website, so it was refused. "
     "Open this app's own page and try again from there."
 )
+
+
+_BEFORE = "webapp.staff_pages.before"
+
+
+def before_staff_pages(app: Flask, hook: Callable[[], Response | None]) -> None:
+    """Run `hook` before every staff page, once its sign-in and CSRF checks have passed (a
+    response it returns is the answer); never on a sessionless endpoint. Call before
+    `init_app`."""
+    app.extensions.setdefault(_BEFORE, []).append(hook)
 
 
 class StaffSessionInterface(SecureCookieSessionInterface):
@@ -79,6 +93,7 @@ def init_app(app: Flask) -> None:
     # stands down and the check below calls protect() for staff pages only.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     config = app.config
+    before = tuple(app.extensions.get(_BEFORE, ()))
 
     @app.before_request
     def staff_pages_only() -> Response | None:
@@ -93,16 +108,20 @@ def init_app(app: Flask) -> None:
             return _cross_origin_refusal()
         if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"]:
             csrf.protect(apply_exemptions=True)  # honours csrf.exempt (API, receiver)
-        if endpoint is None or _open_to_all(app, endpoint) or current_user.is_authenticated:
-            return None
-        return login_manager.unauthorized()  # type: ignore[no-any-return]
+        if not (endpoint is None or _open_to_all(app, endpoint) or current_user.is_authenticated):
+            return login_manager.unauthorized()  # type: ignore[no-any-return]
+        for hook in before:
+            answer = hook()
+            if answer is not None:
+                return answer
+        return None
 
     @app.after_request
     def not_stored(response: Response) -> Response:
         endpoint = request.endpoint
-        if endpoint in sessionless or endpoint == "static":
+        if endpoint in sessionless:
             return response
-        if "Cache-Control" not in response.headers:
+        if endpoint != "static" and "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
 

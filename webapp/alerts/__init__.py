@@ -25,9 +25,10 @@ def check_on_tick(now: datetime) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from webapp import staff_pages
     from webapp.alerts import banner, notify, silence
 
-    app.before_request(banner.refresh_on_staff_pages)
+    staff_pages.before_staff_pages(app, banner.refresh_on_staff_pages)
     app.jinja_env.globals["silence_alarm"] = banner.silence_alarm
     silence.set_episode_hook(app, notify.email_admins)
     outbox.register_tick(app, check_on_tick)

@@ -24,10 +24,9 @@ log = logging.getLogger(__name__)
 
 CACHE_KEY = "webapp.alerts.silence_cache"
 # Requests that are not staff pages: the redirect's hot path, the API, the receiver, streams.
+# Staff requests that are not page views (sessionless ones never reach the hook).
 SKIPPED_PREFIXES = (
-    "/l/",
     "/api/",
-    "/webhooks/",
     "/sandbox/",
     "/static/",
     "/healthz",
@@ -85,7 +84,8 @@ def cache_for(app: Flask) -> SilenceCache:
 
 
 def refresh_on_staff_pages() -> None:
-    """before_request: keep the state fresh on signed-in page views (not on the hot paths)."""
+    """Before staff pages (webapp/staff_pages.py): keep the state fresh on signed-in page
+    views."""
     if request.method != "GET" or request.path.startswith(SKIPPED_PREFIXES):
         return
     if not current_user.is_authenticated:
