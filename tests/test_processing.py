@@ -361,3 +361,26 @@ def test_cli_reprocess_and_apply_pending(app, client, runner):
     result = runner.invoke(args=["deliveries", "apply-pending"])
     assert result.exit_code == 0 and "applied 1" in result.output
     assert scheduling_request(app, "srq_cli") is not None
+
+
+def test_an_applier_forgets_what_another_process_applied(app):
+    """A process keeps the deliveries it stored, already read, for its applier. When another
+    process's applier applied them first, they are dropped at the next look, not carried
+    (and copied on every batch) until they age out."""
+    from webapp.webhooks import applier as appliers
+    from webapp.webhooks import payload
+    from webapp.webhooks.fold import Ready
+
+    bodies = [notification_body(f"srq_other_{n}") for n in range(3)]
+    for body in bodies:
+        store_unapplied(app, body)
+    mine = appliers.Applier(app, start_on_wake=False)  # its work is run here, in this thread
+    stored = deliveries(app)
+    mine.hand_over(
+        [Ready(row.id, row.received_at, payload.parse(body)) for row, body in zip(stored, bodies)]
+    )
+    assert mine.holding() == 3
+    assert drain(app) == {"applied": 3}  # "another process" applies them first
+    mine.apply_now()
+    assert mine.holding() == 0
+    assert {d.status for d in deliveries(app)} == {"applied"}

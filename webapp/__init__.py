@@ -44,7 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     from webapp.extensions import csrf, db, login_manager, migrate
 
-    database.add_autocommit_bind(app)
+    database.configure_engines(app)
     db.init_app(app)
     assert models.__all__  # the tables are registered with the metadata before migrations
     database.init_app(app)

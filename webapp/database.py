@@ -40,18 +40,23 @@ _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", d
 AUTOCOMMIT = "autocommit"
 
 
-def add_autocommit_bind(app: Flask) -> None:
-    """Before db.init_app(): the AUTOCOMMIT engine, with the main engine's options."""
+def configure_engines(app: Flask) -> None:
+    """Before db.init_app(): the engines' options, and the AUTOCOMMIT engine beside the
+    main one (with the main engine's options)."""
     config = app.config
     url = config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite"):
+        # A file has no server that could have dropped a pooled connection, so no liveness
+        # ping before every checkout: on the redirect it was one more statement per click,
+        # on the receiver one more per batch.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_pre_ping": False,
+        }
     options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "url": url, "isolation_level": "AUTOCOMMIT"}
     # In AUTOCOMMIT no transaction is ever open, so there is nothing to roll back when a
     # connection goes back to the pool (SQLAlchemy's documented setting for this case).
     options["pool_reset_on_return"] = None
-    if url.startswith("sqlite"):
-        # A file has no server that could have dropped a pooled connection, so no liveness
-        # ping before every checkout: on the redirect it was one more statement per click.
-        options["pool_pre_ping"] = False
     config["SQLALCHEMY_BINDS"] = {AUTOCOMMIT: options, **(config.get("SQLALCHEMY_BINDS") or {})}
 
 

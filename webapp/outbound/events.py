@@ -16,7 +16,7 @@ Where each is called:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -96,11 +96,21 @@ def enabled_endpoints() -> list[WebhookEndpoint]:
     return endpoints
 
 
-def anyone_subscribes(connection: Connection, event: str) -> bool:
-    """Whether an enabled endpoint subscribes to `event`, asked on a Core connection: the
-    visit writer asks this every batch, and almost always hears no (clicks are opt-in)."""
+def anyone_subscribes(connection: Connection, events: Collection[str]) -> bool:
+    """Whether an enabled endpoint subscribes to any of `events`, asked on a Core
+    connection, before any ORM work: the visit writer and the applier ask it for every
+    batch, and without endpoints the answer is no."""
     rows = connection.execute(_ENABLED_EVENTS)
-    return any(event in (events or []) for (events,) in rows)
+    return any(not set(events).isdisjoint(subscribed or []) for (subscribed,) in rows)
+
+
+def anyone_hears(connection: Connection, notification_types: Iterable[str | None]) -> bool:
+    """Whether applying notifications of these types would queue anything: a subscribed
+    endpoint, or the owner's email for a booking change (in an app context)."""
+    events = {event_for_notification(kind) for kind in notification_types}
+    if not events.isdisjoint(BOOKING_EVENTS) and booking_mail.enabled():
+        return True
+    return anyone_subscribes(connection, events)
 
 
 _ENABLED_EVENTS = select(WebhookEndpoint.events).where(WebhookEndpoint.enabled.is_(True))

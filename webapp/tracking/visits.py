@@ -207,7 +207,7 @@ def _write(app: Flask, visits: list[PendingVisit]) -> None:
     with write_connection(db.engine) as connection:
         connection.execute(_INSERT, [visit._asdict() for visit in visits])
         count_person_clicks(connection, visits)
-        if clicks and anyone_subscribes(connection, LINK_CLICKED):
+        if clicks and anyone_subscribes(connection, [LINK_CLICKED]):
             with session_on(app, connection):
                 queued = emit_tracked_link_clicks(clicks)
     if queued:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from webapp.database import session_on
 from webapp.models import DELIVERY_APPLIED
-from webapp.outbound.events import emit_scheduling_request_event
+from webapp.outbound.events import anyone_hears, emit_scheduling_request_event
 from webapp.webhooks.fold import Ready
 
 
@@ -40,6 +40,10 @@ def announce(app: Flask, connection: Connection, applied: Sequence[Ready], now: 
     many messages were queued."""
     if not applied:
         return 0
+    with app.app_context():  # the mail settings are the app's
+        heard = anyone_hears(connection, (item.notification.type for item in applied))
+    if not heard:
+        return 0  # the usual case: no ORM session at all
     with session_on(app, connection):
         return sum(
             emit_scheduling_request_event(

@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 10.0
 APPLY_WINDOW = 0.02  # seconds: a few ms of latency buy batches several times larger
 MAX_KNOWN = 20_000  # deliveries read by this process and not applied yet
-KNOWN_SECONDS = 60.0  # one not applied by then was applied by another process (or fails)
 WATCH_SECONDS = 0.05
 IDLE_SECONDS = 1.0  # how soon a stream opening in this process is noticed
 RETRY_SECONDS = 1.0  # after a database error, doubling up to MAX_RETRY_SECONDS
@@ -52,15 +51,16 @@ _guard = threading.Lock()
 class Applier:
     """One per app and process; see the module docstring."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, *, start_on_wake: bool = True) -> None:
         self.app = app
+        self.start_on_wake = start_on_wake
         self.pid = os.getpid()
         self.inbox = processing.Inbox.for_app(app)
         self.sweep_seconds = float(app.config.get("RECEIVER_SWEEP_SECONDS", SWEEP_SECONDS))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self.window = float(app.config.get("RECEIVER_APPLY_WINDOW", APPLY_WINDOW))
-        self._known: dict[int, tuple[Ready, float]] = {}
+        self._known: dict[int, Ready] = {}
         self._known_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._latest: Any = None
@@ -76,16 +76,24 @@ class Applier:
     def wake(self) -> None:
         """Apply what is pending now; starts the thread on first use (not after a stop)."""
         self._wake.set()
-        if self._thread is None:
+        if self._thread is None and self.start_on_wake:
             self.start()
 
     def hand_over(self, stored: list[Ready]) -> None:
         """Deliveries this process stored, already read: apply them now."""
-        now = time.monotonic()
         with self._known_lock:
             if len(self._known) < MAX_KNOWN:
-                self._known.update((item.delivery_id, (item, now)) for item in stored)
+                self._known.update((item.delivery_id, item) for item in stored)
         self.wake()
+
+    def holding(self) -> int:
+        """How many stored deliveries this process holds read, waiting to be applied."""
+        return len(self._known)
+
+    def apply_now(self) -> None:
+        """Apply what is pending, in this thread (the loop's work, for the CLI and tests)."""
+        with appliers_in_turn(self.inbox.engine.url):
+            self._apply_pending()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish the batch at hand and end; what is still pending waits for the next start
@@ -108,8 +116,7 @@ class Applier:
                     self._stopping.wait(self.window)  # let the batch grow
                 self._wake.clear()
                 try:
-                    with appliers_in_turn(self.inbox.engine.url):
-                        self._apply_pending()
+                    self.apply_now()
                     retry = RETRY_SECONDS
                 except OperationalError as exc:
                     log.warning("deliveries stay pending: database error (%s)", exc)
@@ -127,24 +134,19 @@ class Applier:
 
     def _apply_pending(self) -> None:
         while not self._stopping.is_set():
-            known = self._take_known()
-            done = processing.apply_pending(self.inbox, known=known)
-            self._forget(done)
-            if len(done) < processing.BATCH:
-                return
-
-    def _take_known(self) -> dict[int, Ready]:
-        """What this process read, less what has waited so long it went elsewhere."""
-        oldest = time.monotonic() - KNOWN_SECONDS
-        with self._known_lock:
-            for key in [key for key, (_, at) in self._known.items() if at < oldest]:
-                del self._known[key]
-            return {key: item for key, (item, _) in self._known.items()}
-
-    def _forget(self, done: dict[int, str]) -> None:
-        with self._known_lock:
-            for key in done:
-                self._known.pop(key, None)
+            with self._known_lock:
+                settled = list(self._known)  # each stored and committed before the look below
+            # Read-only use of the live dict: only this thread removes from it.
+            done = processing.apply_pending(self.inbox, known=self._known)
+            with self._known_lock:
+                for key in done:
+                    self._known.pop(key, None)
+                if len(done) < processing.BATCH:
+                    # Nothing else was pending: what this process knew before the look was
+                    # applied, here or by another process, and need not be kept.
+                    for key in settled:
+                        self._known.pop(key, None)
+                    return
 
     def _watch(self) -> None:
         """Wake this process's streams when another process applied something."""
