@@ -12,8 +12,8 @@ invitee to their booking; only then is a claim token minted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import current_app
@@ -34,15 +34,14 @@ from webapp.tracking.visits import (
 )
 
 
-@dataclass(frozen=True)
-class EmbedCredentials:
+# NamedTuples, not frozen dataclasses: as immutable, and cheaper to make on every click.
+class EmbedCredentials(NamedTuple):
     public_key: str
     secret: str
     token_lifetime: int
 
 
-@dataclass(frozen=True)
-class FollowResult:
+class FollowResult(NamedTuple):
     outcome: str
     location: str | None = None  # where to redirect, for REDIRECT and BOOKED
     reason: str | None = None  # for REFUSED: "disabled" | "expired" | "inactive"
