@@ -109,3 +109,15 @@ def test_cursors_this_app_did_not_make_are_refused(app, links):
         window(PageRequest(after="not-a-cursor"))
     with app.app_context(), pytest.raises(InvalidCursor):
         window(PageRequest(before="WzEsMl0"))  # [1, 2]: not (time, id)
+
+
+@pytest.mark.parametrize("value", [True, -1, 2**31, 1.5, "7", None])
+def test_a_one_column_id_cursor_holds_a_database_id(value):
+    """True is an int to Python, not an id; nor are numbers an INTEGER key cannot hold."""
+    from webapp.listing import one_column_keyset
+    from webapp.pagination import encode_cursor
+
+    keyset = one_column_keyset(TrackedLink.id, lambda link: link.id, descending=True)
+    assert keyset.decode(encode_cursor(7)) == (7,)
+    with pytest.raises(InvalidCursor):
+        keyset.decode(encode_cursor(value))

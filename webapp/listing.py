@@ -17,6 +17,8 @@ from flask import url_for
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from webapp.extensions import db
+from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
+from webapp.security import MAX_DATABASE_ID
 
 T = TypeVar("T")
 PAGE_SIZES = (25, 50, 100)
@@ -83,6 +85,35 @@ class Keyset(Generic[T]):
         down = self.descending == forward
         order = [column.desc() if down else column.asc() for column in self.columns]
         return statement.order_by(None).order_by(*order)
+
+
+def is_database_id(value: Any) -> bool:
+    """A whole number an INTEGER key can hold on every database (a bool is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DATABASE_ID
+
+
+def one_column_keyset(
+    column: ColumnElement[Any],
+    value_of: Callable[[T], Any],
+    *,
+    descending: bool,
+    valid: Callable[[Any], bool] = is_database_id,
+) -> Keyset[T]:
+    """The keyset of a list sorted by one unique column (an id, an email): a cursor holds
+    that column's value, and one that is not `valid` is refused as InvalidCursor."""
+
+    def decode(cursor: str) -> tuple[Any]:
+        (value,) = decode_cursor(cursor, 1)
+        if not valid(value):
+            raise InvalidCursor("cursor is not valid")
+        return (value,)
+
+    return Keyset(
+        columns=(column,),
+        descending=descending,
+        encode=lambda row: encode_cursor(value_of(row)),
+        decode=decode,
+    )
 
 
 @dataclass(frozen=True)

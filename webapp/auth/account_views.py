@@ -3,16 +3,7 @@ hiding the mode banner for the session."""
 
 from __future__ import annotations
 
-from flask import (
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from webapp.auth import api_tokens, bp, service, sessions, signin

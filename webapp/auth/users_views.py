@@ -9,23 +9,24 @@ from sqlalchemy import select
 from webapp.auth import bp, service, signin, throttle
 from webapp.auth.access import admin_required
 from webapp.extensions import db
-from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
+from webapp.listing import (
+    Keyset,
+    PageRequest,
+    capped_count,
+    fetch_window,
+    make_pager,
+    one_column_keyset,
+)
 from webapp.models import ROLE_STAFF, ROLES, User
-from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
+from webapp.pagination import InvalidCursor
 
 
-def _email_key(cursor: str) -> tuple[str]:
-    (email,) = decode_cursor(cursor, 1)
-    if not isinstance(email, str) or "\x00" in email:  # PostgreSQL refuses NUL in a query
-        raise InvalidCursor("cursor is not valid")
-    return (email,)
+def _is_email_key(value: object) -> bool:
+    return isinstance(value, str) and "\x00" not in value  # PostgreSQL refuses NUL in a query
 
 
-USER_KEYSET: Keyset[User] = Keyset(
-    columns=(User.email,),
-    descending=False,
-    encode=lambda user: encode_cursor(user.email),
-    decode=_email_key,
+USER_KEYSET: Keyset[User] = one_column_keyset(
+    User.email, lambda user: user.email, descending=False, valid=_is_email_key
 )
 
 

@@ -5,16 +5,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from flask import (
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from webapp.auth import bp, service, sessions, signin

@@ -20,7 +20,15 @@ from webapp.links.queries import (
     matching,
     parse_cursor_time,
 )
-from webapp.listing import Count, Keyset, PageRequest, Window, capped_count, fetch_window
+from webapp.listing import (
+    Count,
+    Keyset,
+    PageRequest,
+    Window,
+    capped_count,
+    fetch_window,
+    one_column_keyset,
+)
 from webapp.models import PublicLink, TrackedLink
 from webapp.pagination import decode_cursor, encode_cursor
 
@@ -62,17 +70,8 @@ def count_recent_clicks(filters: LinkFilters) -> Count | None:
     return capped_count(query.where(TrackedLink.last_clicked_at > filters.clicked_before))
 
 
-def _id_key(cursor: str) -> tuple[int]:
-    (last_id,) = decode_cursor(cursor, 1)
-    check_cursor_id(last_id)
-    return (last_id,)
-
-
-PUBLIC_KEYSET: Keyset[PublicLink] = Keyset(
-    columns=(PublicLink.id,),
-    descending=False,
-    encode=lambda link: encode_cursor(link.id),
-    decode=_id_key,
+PUBLIC_KEYSET: Keyset[PublicLink] = one_column_keyset(
+    PublicLink.id, lambda link: link.id, descending=False
 )
 
 

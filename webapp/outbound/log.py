@@ -9,10 +9,8 @@ from typing import Any
 from sqlalchemy import Select
 
 from webapp.extensions import db
-from webapp.listing import Keyset
+from webapp.listing import Keyset, one_column_keyset
 from webapp.models import OutboxAttempt, OutboxMessage, WebhookEndpoint
-from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
-from webapp.security import MAX_DATABASE_ID
 
 WAITING_SHOWN = 50
 
@@ -36,19 +34,9 @@ def log_lines(statement: Select[Any]) -> list[LogLine]:
     return [LogLine(attempt, message) for attempt, message in db.session.execute(statement)]
 
 
-def _attempt_key(cursor: str) -> tuple[int]:
-    (attempt_id,) = decode_cursor(cursor, 1)
-    if not isinstance(attempt_id, int) or not 0 <= attempt_id <= MAX_DATABASE_ID:
-        raise InvalidCursor("cursor is not valid")
-    return (attempt_id,)
-
-
 # The delivery log's order (newest attempt first) and cursors, for webapp.listing's windows.
-LOG_KEYSET: Keyset[LogLine] = Keyset(
-    columns=(OutboxAttempt.id,),
-    descending=True,
-    encode=lambda line: encode_cursor(line.attempt.id),
-    decode=_attempt_key,
+LOG_KEYSET: Keyset[LogLine] = one_column_keyset(
+    OutboxAttempt.id, lambda line: line.attempt.id, descending=True
 )
 
 

@@ -9,30 +9,26 @@ from webapp.audit.reprocessing import record_reprocessed, record_reprocessed_fai
 from webapp.auth.access import admin_required
 from webapp.display import decode_payload
 from webapp.extensions import db
-from webapp.listing import Keyset, PageRequest, capped_count, fetch_window, make_pager
+from webapp.listing import (
+    Keyset,
+    PageRequest,
+    capped_count,
+    fetch_window,
+    make_pager,
+    one_column_keyset,
+)
 from webapp.models import Delivery
-from webapp.pagination import InvalidCursor, decode_cursor, encode_cursor
-from webapp.security import MAX_DATABASE_ID
+from webapp.pagination import InvalidCursor
 from webapp.urls import request_url, safe_next
 from webapp.webhooks import bp, processing, queries, refusals
-
-
-def _delivery_key(cursor: str) -> tuple[int]:
-    (before,) = decode_cursor(cursor, 1)
-    if not isinstance(before, int) or not 0 <= before <= MAX_DATABASE_ID:
-        raise InvalidCursor("cursor is not valid")
-    return (before,)
 
 
 def _deliveries(statement):  # type: ignore[no-untyped-def]
     return list(db.session.execute(statement).scalars())
 
 
-DELIVERY_KEYSET: Keyset[Delivery] = Keyset(
-    columns=(Delivery.id,),
-    descending=True,
-    encode=lambda delivery: encode_cursor(delivery.id),
-    decode=_delivery_key,
+DELIVERY_KEYSET: Keyset[Delivery] = one_column_keyset(
+    Delivery.id, lambda delivery: delivery.id, descending=True
 )
 
 
