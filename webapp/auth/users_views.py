@@ -10,7 +10,6 @@ from webapp.auth import bp, service, signin, throttle
 from webapp.auth.access import admin_required
 from webapp.extensions import db
 from webapp.listing import (
-    Keyset,
     PageRequest,
     capped_count,
     fetch_window,
@@ -25,7 +24,7 @@ def _is_email_key(value: object) -> bool:
     return isinstance(value, str) and "\x00" not in value  # PostgreSQL refuses NUL in a query
 
 
-USER_KEYSET: Keyset[User] = one_column_keyset(
+USER_KEYSET = one_column_keyset(
     User.email, lambda user: user.email, descending=False, valid=_is_email_key
 )
 

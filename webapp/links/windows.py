@@ -70,9 +70,7 @@ def count_recent_clicks(filters: LinkFilters) -> Count | None:
     return capped_count(query.where(TrackedLink.last_clicked_at > filters.clicked_before))
 
 
-PUBLIC_KEYSET: Keyset[PublicLink] = one_column_keyset(
-    PublicLink.id, lambda link: link.id, descending=False
-)
+PUBLIC_KEYSET = one_column_keyset(PublicLink.id, lambda link: link.id, descending=False)
 
 
 def public_links_window(wanted: PageRequest) -> Window[PublicLink]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select
 
 from webapp.extensions import db
-from webapp.listing import Keyset, one_column_keyset
+from webapp.listing import one_column_keyset
 from webapp.models import OutboxAttempt, OutboxMessage, WebhookEndpoint
 
 WAITING_SHOWN = 50
@@ -35,9 +35,7 @@ def log_lines(statement: Select[Any]) -> list[LogLine]:
 
 
 # The delivery log's order (newest attempt first) and cursors, for webapp.listing's windows.
-LOG_KEYSET: Keyset[LogLine] = one_column_keyset(
-    OutboxAttempt.id, lambda line: line.attempt.id, descending=True
-)
+LOG_KEYSET = one_column_keyset(OutboxAttempt.id, lambda line: line.attempt.id, descending=True)
 
 
 def waiting_messages(endpoint: WebhookEndpoint) -> list[OutboxMessage]:

@@ -10,7 +10,6 @@ from webapp.auth.access import admin_required
 from webapp.display import decode_payload
 from webapp.extensions import db
 from webapp.listing import (
-    Keyset,
     PageRequest,
     capped_count,
     fetch_window,
@@ -27,9 +26,7 @@ def _deliveries(statement):  # type: ignore[no-untyped-def]
     return list(db.session.execute(statement).scalars())
 
 
-DELIVERY_KEYSET: Keyset[Delivery] = one_column_keyset(
-    Delivery.id, lambda delivery: delivery.id, descending=True
-)
+DELIVERY_KEYSET = one_column_keyset(Delivery.id, lambda delivery: delivery.id, descending=True)
 
 
 @bp.get("/events")
