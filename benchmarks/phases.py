@@ -117,6 +117,14 @@ def median_of(results: list[LoadResult], attribute: str) -> float:
     return statistics.median(values) if values else math.nan
 
 
+def per_repetition(app: list[LoadResult], base: list[LoadResult]) -> str:
+    """Each repetition's own ratio (its runs were back to back): how much the machine moved
+    during the run, beside the ratio of medians that the target is judged on."""
+    return ", ".join(
+        ratio(a.rps / b.rps) if b.rps else "-" for a, b in zip(app, base, strict=False)
+    )
+
+
 def compare(
     report: Report,
     name: str,
@@ -128,7 +136,8 @@ def compare(
     value = app_rps / bare_rps if bare_rps else math.nan
     report.add(
         f"{name}: app / bare throughput",
-        f"{ratio(value)} ({app_rps:.0f} vs {bare_rps:.0f} req/s, medians)",
+        f"{ratio(value)} ({app_rps:.0f} vs {bare_rps:.0f} req/s, medians; "
+        f"each repetition: {per_repetition(results['app'], results['bare'])})",
         f">= {goal}x" + (f" (stretch {stretch}x)" if stretch else ""),
         value >= goal,
     )
@@ -223,7 +232,8 @@ def redirect_phase(
         value = rps["app"] / rps[bottom] if rps[bottom] else math.nan
         report.add(
             f"redirect: app / {label} throughput",
-            f"{ratio(value)} ({rps['app']:.0f} vs {rps[bottom]:.0f} req/s, medians)",
+            f"{ratio(value)} ({rps['app']:.0f} vs {rps[bottom]:.0f} req/s, medians; "
+            f"each repetition: {per_repetition(results['app'], results[bottom])})",
             f">= {goal}x",
             value >= goal,
         )
