@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 
 from webapp.audit import actions
 from webapp.clicks import PERSON
@@ -47,47 +48,49 @@ class Timeline:
     clipped: bool  # older clicks, notifications or edits are not shown
 
 
-def _newest(statement, limit: int = MAX_EACH):  # type: ignore[no-untyped-def]
-    return list(db.session.execute(statement.limit(limit + 1)))
+def _newest_first(model: Any, *columns: str, at: str = "at") -> Select[Any]:
+    """A source's query: the id and `columns` of its rows, newest first (by `at`, then id),
+    one more than MAX_EACH so that the timeline can tell whether older ones are left out."""
+    return (
+        select(model.id, *(getattr(model, name) for name in columns))
+        .order_by(getattr(model, at).desc(), model.id.desc())
+        .limit(MAX_EACH + 1)
+    )
+
+
+def _rows(query: Select[Any]) -> list[Row[Any]]:
+    return list(db.session.execute(query))
 
 
 def link_timeline(link: TrackedLink) -> Timeline:
     creator = link.created_by.display_name if link.created_by else None
     entries = [Entry("created", link.created_at, "created", actor=creator)]
-    clicks = _newest(
-        select(Visit.id, Visit.at)
-        .where(Visit.tracked_link_id == link.id, Visit.agent_class == PERSON)
-        .order_by(Visit.at.desc(), Visit.id.desc())
+    clicks = _rows(
+        _newest_first(Visit, "at").where(
+            Visit.tracked_link_id == link.id, Visit.agent_class == PERSON
+        )
     )
-    notes = _newest(
-        select(
-            Delivery.id,
-            Delivery.type,
-            Delivery.triggered_at,
-            Delivery.received_at,
-            Delivery.scheduling_request_id,
+    notes = _rows(
+        _newest_first(
+            Delivery,
+            "type",
+            "triggered_at",
+            "received_at",
+            "scheduling_request_id",
+            at="received_at",
         )
         .join(
             SchedulingRequest,
             SchedulingRequest.scheduling_request_id == Delivery.scheduling_request_id,
         )
         .where(SchedulingRequest.tracked_link_id == link.id, real_requests())
-        .order_by(Delivery.received_at.desc(), Delivery.id.desc())
     )
-    edits = _newest(
-        select(
-            AuditEvent.id,
-            AuditEvent.at,
-            AuditEvent.action,
-            AuditEvent.actor_email,
-            AuditEvent.changes,
-        )
-        .where(
+    edits = _rows(
+        _newest_first(AuditEvent, "at", "action", "actor_email", "changes").where(
             AuditEvent.target_type == actions.TARGET_TRACKED_LINK,
             AuditEvent.target_id == link.id,
             AuditEvent.action.in_(EDIT_ACTIONS),
         )
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     )
     clipped = any(len(rows) > MAX_EACH for rows in (clicks, notes, edits))
     clicks, notes, edits = clicks[:MAX_EACH], notes[:MAX_EACH], edits[:MAX_EACH]
