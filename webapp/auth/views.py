@@ -28,6 +28,14 @@ def _after_sign_in() -> str:
     return safe_next(request.values.get("next")) or url_for("live.index")
 
 
+def _login_page(
+    next_url: str | None, email: str, errors: dict[str, str], tries_left: int | None = None
+) -> str:
+    return render_template(
+        "auth/login.html", email=email, errors=errors, next_url=next_url, tries_left=tries_left
+    )
+
+
 def throttled_response(retry_after: int):  # type: ignore[no-untyped-def]
     minutes = max(1, math.ceil(retry_after / 60))
     retry_at = utcnow() + timedelta(seconds=retry_after)
@@ -81,7 +89,7 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(_after_sign_in())
-        return render_template("auth/login.html", email="", errors={}, next_url=next_url)
+        return _login_page(next_url, email="", errors={})
 
     email = request.form.get("email", "")
     tries_left = None
@@ -97,13 +105,7 @@ def login():  # type: ignore[no-untyped-def]
     else:
         start_session(user)
         return redirect(_after_sign_in())
-    return render_template(
-        "auth/login.html",
-        email=email.strip(),
-        errors=errors,
-        next_url=next_url,
-        tries_left=tries_left,
-    ), 422
+    return _login_page(next_url, email.strip(), errors, tries_left), 422
 
 
 @bp.post("/logout")
