@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, g
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from webapp.auth import devices
 from webapp.database import write_transaction
@@ -109,30 +109,29 @@ def is_open(session_id: int) -> bool:
     return row is not None and row.revoked_at is None and bool(row.active)
 
 
+def _revoke_open(*conditions: ColumnElement[bool], now: datetime | None = None) -> int:
+    """Revoke the open sessions that match `conditions`, in the caller's transaction; how many."""
+    result = db.session.execute(
+        update(UserSession)
+        .where(UserSession.revoked_at.is_(None), *conditions)
+        .values(revoked_at=now or utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def revoke_all(user_id: int, keep: int | None = None, now: datetime | None = None) -> int:
     """Revoke the user's open sessions (all but `keep`); in the caller's transaction."""
-    statement = update(UserSession).where(
-        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
-    )
+    conditions = [UserSession.user_id == user_id]
     if keep is not None:
-        statement = statement.where(UserSession.id != keep)
-    result = db.session.execute(statement.values(revoked_at=now or utcnow()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        conditions.append(UserSession.id != keep)
+    return _revoke_open(*conditions, now=now)
 
 
 def revoke(user_id: int, session_id: int) -> bool:
     """Sign one of the user's own sessions out; False when it is not theirs or not open."""
     with write_transaction():
-        result = db.session.execute(
-            update(UserSession)
-            .where(
-                UserSession.id == session_id,
-                UserSession.user_id == user_id,
-                UserSession.revoked_at.is_(None),
-            )
-            .values(revoked_at=utcnow())
-        )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        revoked = _revoke_open(UserSession.id == session_id, UserSession.user_id == user_id)
+    return revoked > 0
 
 
 def revoke_others(user_id: int, keep: int | None) -> int:
@@ -146,11 +145,7 @@ def end_session(raw: object) -> None:
     if not isinstance(raw, str) or not raw or len(raw) > 100:
         return
     with write_transaction():
-        db.session.execute(
-            update(UserSession)
-            .where(UserSession.token_hash == hash_session_id(raw), UserSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        _revoke_open(UserSession.token_hash == hash_session_id(raw))
 
 
 def open_sessions_of(user_id: int) -> list[UserSession]:
