@@ -29,20 +29,18 @@ def queue_endpoint_alert(
         if disabled
         else f"Webhook endpoint failing for 12 hours: {name}"
     )
-    url = public_url("outbound.endpoint_detail", endpoint_id=endpoint.id)
+    # The same for every admin: only the address, and whose it is, differ.
+    context = {
+        "endpoint": endpoint,
+        "name": name,
+        "disabled": disabled,
+        "shown_url": shown_url,
+        "endpoint_url": public_url("outbound.endpoint_detail", endpoint_id=endpoint.id),
+    }
+    topic = "endpoint.disabled" if disabled else "endpoint.failing"
     return sum(
         queue_email(
-            admin.email,
-            subject,
-            "endpoint_alert",
-            now,
-            topic="endpoint.disabled" if disabled else "endpoint.failing",
-            user_id=admin.id,
-            endpoint=endpoint,
-            name=name,
-            disabled=disabled,
-            shown_url=shown_url,
-            endpoint_url=url,
+            admin.email, subject, "endpoint_alert", now, topic=topic, user_id=admin.id, **context
         )
         for admin in admins()
     )
