@@ -61,6 +61,8 @@ def parse_link_context(args: Mapping[str, str]) -> LinkContext:
 
 @dataclass(frozen=True)
 class Answers:
+    """The invitee's answers; each field is the SandboxBooking column of the same name."""
+
     name: str
     email: str
     phone_number: str

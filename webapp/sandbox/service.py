@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -164,10 +165,7 @@ def book_once(
         utm=dict(claim.utm or {}),
         slot_start=slot.start,
         slot_end=slot.end,
-        name=answers.name,
-        email=answers.email,
-        phone_number=answers.phone_number,
-        notes=answers.notes,
+        **asdict(answers),  # name, email, phone_number, notes: the booking's own columns
         status=SANDBOX_TIME_CHOSEN,
         claimed=claimed,
         created_at=now,
