@@ -12,6 +12,9 @@ from webapp.audit import actions
 from webapp.audit.log import Target
 from webapp.models import UTM_KEYS, ApiToken, PublicLink, TrackedLink, User
 
+# The tracked link's columns its audit entries record as they are, in this order.
+TRACKED_LINK_COLUMNS = ("correlation_id", "public_link_id", "label", *UTM_KEYS, "expires_at")
+
 
 def user_target(user: User) -> Target:
     return Target(actions.TARGET_USER, user.id, user.email)
@@ -39,11 +42,7 @@ def public_link_fields(link: PublicLink) -> dict[str, Any]:
 
 def tracked_link_fields(link: TrackedLink) -> dict[str, Any]:
     return {
-        "correlation_id": link.correlation_id,
-        "public_link_id": link.public_link_id,
-        "label": link.label,
-        **{key: getattr(link, key) for key in UTM_KEYS},
-        "expires_at": link.expires_at,
+        **{name: getattr(link, name) for name in TRACKED_LINK_COLUMNS},
         "disabled": link.disabled_at is not None,
         "allow_repeat_bookings": link.allow_repeat_bookings,
     }
