@@ -9,17 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Response,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -59,14 +49,14 @@ def _page_context() -> dict[str, Any]:
     }
 
 
-def _secret_page(endpoint: WebhookEndpoint, secret: str | None, *, created: bool) -> Response:
+def _secret_page(
+    endpoint: WebhookEndpoint, secret: str | None, *, created: bool
+) -> tuple[str, dict[str, str]]:
     """The one answer that shows a signing secret: kept out of every cache."""
     page = render_template(
         "outbound/secret.html", endpoint=endpoint, secret=secret, created=created, **_page_context()
     )
-    response = make_response(page)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return page, {"Cache-Control": "no-store"}
 
 
 @bp.get("")
