@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -50,8 +50,9 @@ class LinkFilters:
     clicked_before: datetime | None = None
 
 
-@dataclass(frozen=True)
-class BookingState:
+class BookingState(NamedTuple):
+    """A tracked link's latest Scheduling Request: one row of `booking_states`."""
+
     scheduling_request_id: str
     status: str
 
