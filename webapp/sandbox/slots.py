@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
 
 SLOT_HOURS = (9, 11, 14, 16)
 SLOT_MINUTES = 30
@@ -12,8 +12,7 @@ DAYS_OFFERED = 3
 MIN_NOTICE = timedelta(minutes=15)
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     start: datetime
     end: datetime
 
