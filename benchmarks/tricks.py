@@ -212,8 +212,11 @@ def store_rows(app: Any, correlation_ids: list[str]) -> list[tuple[str, str, flo
     factory = DeliveryFactory("CRN_tricks", "tricks", correlation_ids)
     engine = None
 
-    def rows(count: int) -> list[dict[str, Any]]:
-        return [receiver.read(factory.next_body()[1], utcnow()).row for _ in range(count)]
+    def rows(count: int) -> list[tuple[Any, ...]]:
+        return [
+            receiver.read(factory.next_body()[1], utcnow(), engine.dialect).values
+            for _ in range(count)
+        ]
 
     def core(batch: int) -> Callable[[], int]:
         def run() -> int:
@@ -227,7 +230,10 @@ def store_rows(app: Any, correlation_ids: list[str]) -> list[tuple[str, str, flo
 
     def orm() -> int:
         for _ in range(50):
-            db.session.add_all(Delivery(**row) for row in rows(4))
+            bodies = [factory.next_body()[1] for _ in range(4)]
+            db.session.add_all(
+                Delivery(**receiver.delivery_row(body, utcnow())[0]) for body in bodies
+            )
             db.session.commit()
         return 200
 
@@ -255,7 +261,9 @@ def apply_row(app: Any, correlation_ids: list[str]) -> tuple[str, str, float, fl
     inbox = processing.Inbox.for_app(app)
 
     def stored(count: int) -> None:
-        rows = [receiver.read(factory.next_body()[1], utcnow()).row for _ in range(count)]
+        dialect = inbox.engine.dialect
+        bodies = [factory.next_body()[1] for _ in range(count)]
+        rows = [receiver.read(body, utcnow(), dialect).values for body in bodies]
         with write_connection(inbox.engine) as connection:
             store.insert_deliveries(connection, rows)
 

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, Table, event, insert
+from sqlalchemy import Connection, Table, bindparam, event, insert
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.selectable import Select
 
 from webapp.extensions import db
@@ -169,26 +168,100 @@ def session_on(app: Flask, connection: Connection) -> Iterator[Session]:
             db.session.registry.clear()
 
 
-_ignoring: dict[tuple[str, str, str], Insert] = {}
+class PlainInsert:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id, key, for a batch of rows at
+    once, through the driver; on SQLite and PostgreSQL alike.
 
+    The receiver stores every batch of deliveries this way and the applier every batch of
+    new Scheduling Requests, each while holding the database's write lock, where
+    SQLAlchemy's insertmanyvalues spent more time rendering the batch's SQL and converting
+    its values than SQLite spent inserting them (benchmarks/README.md). So the SQL is
+    compiled once per dialect and number of rows (a power of two, at most CHUNK), run on the
+    connection's own DBAPI cursor, inside its transaction; and `values()` converts a row by
+    each column's own bind processor, exactly as SQLAlchemy would, which callers can do
+    before they take the lock. A column left out must have no Python-side default: the
+    driver would not apply it (checked when the insert is made).
+    """
 
-def insert_ignoring(connection: Connection, table: Table, key: str) -> Insert:
-    """INSERT that skips rows whose unique `key` already exists, RETURNING id and key for
-    the rows it inserted (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike)."""
-    dialect = connection.dialect.name
-    statement = _ignoring.get((dialect, table.name, key))
-    if statement is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        statement = (
-            dialect_insert(table)
-            .on_conflict_do_nothing(index_elements=[key])
-            .returning(table.c.id, table.c[key])
+    CHUNK = 64  # rows a statement at most
+
+    def __init__(self, table: Table, columns: Sequence[str], key: str) -> None:
+        for column in table.columns:
+            if column.name not in columns and column.default is not None:
+                raise ValueError(f"{table.name}.{column.name} has a default: list it")
+        self.table = table
+        # In the table's order: the order in which SQLAlchemy renders a multi-row VALUES.
+        self.columns = tuple(column.name for column in table.columns if column.name in columns)
+        if len(self.columns) != len(set(columns)):
+            raise ValueError(f"not all columns of {table.name}: {sorted(columns)}")
+        self.key = key
+        self._processors: dict[str, list[Any]] = {}
+        self._statements: dict[tuple[str, int], tuple[str, list[str] | None]] = {}
+
+    def values(self, dialect: Dialect, row: dict[str, Any]) -> tuple[Any, ...]:
+        """The row's values as the driver takes them, in `columns` order."""
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = self._processors[dialect.name] = [
+                self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in self.columns
+            ]
+        return tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in zip(self.columns, processors, strict=True)
         )
-        _ignoring[(dialect, table.name, key)] = statement
-    return statement
+
+    def run(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[Any, int]:
+        """Insert rows made by `values()`; {key: id} of those inserted (a row whose key
+        exists already is skipped, and not in the answer)."""
+        inserted: dict[Any, int] = {}
+        cursor = connection.connection.cursor()
+        try:
+            start = 0
+            while start < len(rows):
+                # A power of two: a handful of statements to compile, whatever the batches.
+                count = min(self.CHUNK, 1 << ((len(rows) - start).bit_length() - 1))
+                chunk = rows[start : start + count]
+                sql, names = self._statement(connection.dialect, count)
+                flat = [value for row in chunk for value in row]
+                cursor.execute(sql, flat if names is None else dict(zip(names, flat, strict=True)))
+                inserted.update((key, pk) for pk, key in cursor.fetchall())
+                start += count
+        finally:
+            cursor.close()
+        return inserted
+
+    def _statement(self, dialect: Dialect, count: int) -> tuple[str, list[str] | None]:
+        """The SQL for `count` rows, and its parameter names in the order of a flat row
+        list (None: the dialect's parameters are positional, already in that order)."""
+        found = self._statements.get((dialect.name, count))
+        if found is None:
+            names = [f"p{row}_{i}" for row in range(count) for i in range(len(self.columns))]
+            rows = [
+                {name: bindparam(f"p{row}_{i}") for i, name in enumerate(self.columns)}
+                for row in range(count)
+            ]
+            if dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            statement = (
+                dialect_insert(self.table)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=[self.key])
+                .returning(self.table.c.id, self.table.c[self.key])
+            )
+            compiled = statement.compile(dialect=dialect)
+            if compiled.positional:
+                order = {name: index for index, name in enumerate(names)}
+                positions = [order[name] for name in compiled.positiontup]  # type: ignore[union-attr]
+                if positions != list(range(len(names))):
+                    raise RuntimeError("the dialect reordered the parameters of an INSERT")
+                found = (compiled.string, None)
+            else:
+                found = (compiled.string, names)
+            self._statements[(dialect.name, count)] = found
+        return found
 
 
 _plain: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}

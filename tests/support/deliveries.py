@@ -94,9 +94,9 @@ def store_unapplied(app: Flask, body: bytes) -> int:
     """Store a body exactly as the receiver does, and apply nothing: what a server that died
     between acknowledging and applying leaves behind (pending). Its delivery id."""
     with app.app_context():
-        incoming = receiver.read(body, utcnow())
+        incoming = receiver.read(body, utcnow(), db.engine.dialect)
         with write_connection(db.engine) as connection:
-            ids = store.insert_deliveries(connection, [incoming.row])
+            ids = store.insert_deliveries(connection, [incoming.values])
         db.session.remove()
     return ids[incoming.digest]
 

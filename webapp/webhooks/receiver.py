@@ -2,8 +2,9 @@
 
 `receive(body)` hashes and reads the body in the request thread, before any lock is taken,
 then hands it to this process's group commit (webapp/groupcommit.py): one INSERT ... ON
-CONFLICT (body_sha256) DO NOTHING per batch, through a plain Core connection (no ORM
-session: it cost about twice as much per delivery), committed before any delivery of the
+CONFLICT (body_sha256) DO NOTHING per batch, through the driver (database.PlainInsert, its
+values converted in the request thread: the write lock is held only for the statement and
+the commit), committed before any delivery of the
 batch is answered, so an acknowledged delivery is never lost. The same bytes again are a
 duplicate: the unique hash decides, without a look-up. An authentic body that cannot be
 read is stored as failed, with the reason, for an admin to see and reprocess.
@@ -25,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 
 from webapp.database import write_connection
@@ -48,17 +50,28 @@ _guard = threading.Lock()
 
 @dataclass(frozen=True)
 class Incoming:
-    """A body read and ready to store: its deliveries row (failed, with the reason, when
-    the body cannot be read as a notification)."""
+    """A body read and ready to store: its deliveries row as the driver takes it (failed,
+    with the reason, when the body cannot be read as a notification)."""
 
     digest: str
-    row: dict[str, Any]
+    received_at: datetime
+    values: tuple[Any, ...]  # store.delivery_values
     notification: payload.Notification | None  # None: unreadable, stored as failed
 
 
-def read(body: bytes, received_at: datetime) -> Incoming:
-    """Hash and read a body; never raises for what the body says."""
-    digest = hashlib.sha256(body).hexdigest()
+def read(body: bytes, received_at: datetime, dialect: Dialect) -> Incoming:
+    """Hash and read a body, and convert its row for the driver; never raises for what
+    the body says. All of it happens in the request thread, before any lock is taken."""
+    row, notification = delivery_row(body, received_at)
+    values = store.delivery_values(dialect, row)
+    return Incoming(row["body_sha256"], received_at, values, notification)
+
+
+def delivery_row(
+    body: bytes, received_at: datetime
+) -> tuple[dict[str, Any], payload.Notification | None]:
+    """A body's deliveries row (every store.DELIVERY_COLUMNS key), and the notification
+    it reads as (None: unreadable, so the row is failed, with the reason)."""
     notification: payload.Notification | None
     try:
         head: payload.Envelope | payload.Notification = payload.parse(body)
@@ -68,7 +81,7 @@ def read(body: bytes, received_at: datetime) -> Incoming:
         notification, status, error = None, DELIVERY_FAILED, str(exc)[: store.MAX_ERROR]
     row = {
         "body": body,
-        "body_sha256": digest,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
         "received_at": received_at,
         "type": head.type,
         "triggered_at": head.triggered_at,
@@ -77,7 +90,7 @@ def read(body: bytes, received_at: datetime) -> Incoming:
         "error": error,
         "processed_at": received_at if error else None,
     }
-    return Incoming(digest, row, notification)
+    return row, notification
 
 
 class Receiver:
@@ -101,7 +114,7 @@ class Receiver:
                     for index, item in enumerate(items):
                         first.setdefault(item.digest, index)
                     ids = store.insert_deliveries(
-                        connection, [items[index].row for index in first.values()]
+                        connection, [items[index].values for index in first.values()]
                     )
                 break
             except OperationalError as exc:
@@ -116,7 +129,7 @@ class Receiver:
                 outcomes[first[digest]] = FAILED
             else:
                 outcomes[first[digest]] = STORED
-                stored.append(Ready(delivery_id, item.row["received_at"], item.notification))
+                stored.append(Ready(delivery_id, item.received_at, item.notification))
         if stored and not self.inline:
             try:  # what this process stored, already read: the applier need not read it again
                 applier.applier(self.app).hand_over(stored)
@@ -130,7 +143,8 @@ def receive(body: bytes) -> str:
     with its error). Raises groupcommit.Busy or groupcommit.WriteFailed when it could not
     be stored in time: the caller must not acknowledge it then."""
     receiver = receiver_for(current_app._get_current_object())  # type: ignore[attr-defined]
-    status = receiver.group.submit(read(body, utcnow()), receiver.wait)
+    incoming = read(body, utcnow(), receiver.engine.dialect)
+    status = receiver.group.submit(incoming, receiver.wait)
     if receiver.inline and status != FAILED:  # a duplicate's first copy may be pending
         _apply_now(receiver)
     return status

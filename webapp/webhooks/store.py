@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy.engine import Dialect
 
-from webapp.database import insert_ignoring
+from webapp.database import PlainInsert
 from webapp.models import (
     DELIVERY_APPLIED,
     DELIVERY_FAILED,
@@ -44,6 +46,22 @@ LINKS = TrackedLink.__table__
 COUNTED = (DELIVERY_APPLIED, DELIVERY_STALE)
 COUNTERS = ("notification_count", "first_notified_at", "updated_at", "last_delivery_id")
 MAX_ERROR = 2000
+DELIVERY_COLUMNS = (
+    "body",
+    "body_sha256",
+    "received_at",
+    "type",
+    "triggered_at",
+    "scheduling_request_id",
+    "status",
+    "error",
+    "processed_at",
+)
+_NEW_DELIVERIES = PlainInsert(DELIVERIES, DELIVERY_COLUMNS, "body_sha256")
+_NEW_REQUESTS = PlainInsert(
+    REQUESTS, ("scheduling_request_id", *STATE, *COUNTERS), "scheduling_request_id"
+)
+_BY_HASH = _NEW_DELIVERIES.columns.index("body_sha256")
 
 # Built once: the receiver runs these for every batch.
 _STORED = select(
@@ -116,12 +134,17 @@ _SET_BOOKING = (
 # --- deliveries ----------------------------------------------------------------------------
 
 
-def insert_deliveries(connection: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert the rows whose body is not stored yet; their ids by body hash. In hash order,
-    so that concurrent batches on PostgreSQL take the unique index's locks in one order."""
-    statement = insert_ignoring(connection, DELIVERIES, "body_sha256")
-    ordered = sorted(rows, key=lambda row: str(row["body_sha256"]))
-    return {digest: key for key, digest in connection.execute(statement, ordered)}
+def delivery_values(dialect: Dialect, row: dict[str, Any]) -> tuple[Any, ...]:
+    """A deliveries row (every DELIVERY_COLUMNS key) as insert_deliveries takes it, worked
+    out before the write lock is taken."""
+    return _NEW_DELIVERIES.values(dialect, row)
+
+
+def insert_deliveries(connection: Connection, rows: list[tuple[Any, ...]]) -> dict[str, int]:
+    """Insert the rows (delivery_values) whose body is not stored yet; their ids by body
+    hash. In hash order, so that concurrent batches on PostgreSQL take the unique index's
+    locks in one order."""
+    return _NEW_DELIVERIES.run(connection, sorted(rows, key=itemgetter(_BY_HASH)))
 
 
 def stored(connection: Connection, ids: Sequence[int]) -> list[Row[Any]]:
@@ -257,8 +280,8 @@ def _insert_new(
         }
         for srq in sorted(folds)
     ]
-    statement = insert_ignoring(connection, REQUESTS, "scheduling_request_id")
-    created = {row.scheduling_request_id: row.id for row in connection.execute(statement, values)}
+    dialect = connection.dialect
+    created = _NEW_REQUESTS.run(connection, [_NEW_REQUESTS.values(dialect, row) for row in values])
     for srq, pk in created.items():
         folds[srq].state["id"] = pk
     return set(created)
