@@ -193,6 +193,49 @@ def test_appliers_racing_on_the_same_backlog_apply_each_delivery_once(app):
         assert row.last_triggered_at.isoformat() == f"2025-01-19T16:{35 + n:02d}:00+00:00"
 
 
+# --- worked out before the write lock ------------------------------------------------------
+
+
+def test_new_requests_are_folded_before_the_write_lock(app, monkeypatch):
+    """What plan() works out outside the transaction is what the transaction uses."""
+    link_id = tracked_link(app, "planned-link")
+    plans = []
+    real = store.plan
+
+    def remembering(connection, ready, rule):
+        plans.append(real(connection, ready, rule))
+        return plans[-1]
+
+    monkeypatch.setattr(store, "plan", remembering)
+    store_unapplied(app, notification_body("srq_planned", correlation_id="planned-link"))
+    assert list(apply_one_batch(app).values()) == ["applied"]
+    [planned] = plans
+    row = scheduling_request(app, "srq_planned")
+    assert planned.new["srq_planned"].fold.state["id"] == row.id  # the planned fold was used
+    assert row.tracked_link_id == link_id and row.notification_count == 1
+    assert {"planned-link", "ann@example.com"} <= terms_of(app, "srq_planned")
+
+
+def test_a_plan_is_set_aside_when_a_tracked_link_changed_before_the_lock(app, monkeypatch):
+    """A tracked link created between the plan and the transaction: the request is folded
+    again inside it and is tied to the link."""
+    plans = []
+    created: list[int] = []
+    real = store.plan
+
+    def then_a_link_appears(connection, ready, rule):
+        plans.append(real(connection, ready, rule))
+        created.append(tracked_link(app, "late-link"))
+        return plans[-1]
+
+    monkeypatch.setattr(store, "plan", then_a_link_appears)
+    store_unapplied(app, notification_body("srq_late", correlation_id="late-link"))
+    assert list(apply_one_batch(app).values()) == ["applied"]
+    assert plans[0].new["srq_late"].fold.state["tracked_link_id"] is None  # as planned
+    assert "id" not in plans[0].new["srq_late"].fold.state  # and not used
+    assert scheduling_request(app, "srq_late").tracked_link_id == created[0]
+
+
 # --- one bad delivery does not hold the others back -----------------------------------------
 
 
@@ -200,11 +243,11 @@ def test_a_batch_that_cannot_be_applied_is_applied_one_at_a_time(app, monkeypatc
     real = store.apply_notifications
     calls = []
 
-    def failing_for_batches(connection, ready, now, rule):
+    def failing_for_batches(connection, ready, now, rule, planned=None):
         calls.append(len(ready))
         if len(ready) > 1:
             raise RuntimeError("a bug in applying batches")
-        return real(connection, ready, now, rule)
+        return real(connection, ready, now, rule, planned)
 
     monkeypatch.setattr(store, "apply_notifications", failing_for_batches)
     store_unapplied(app, notification_body("srq_a"))
@@ -217,10 +260,10 @@ def test_a_batch_that_cannot_be_applied_is_applied_one_at_a_time(app, monkeypatc
 def test_a_delivery_that_always_breaks_applying_is_failed_with_the_reason(app, monkeypatch):
     real = store.apply_notifications
 
-    def breaking_on_one(connection, ready, now, rule):
+    def breaking_on_one(connection, ready, now, rule, planned=None):
         if any(i.notification.scheduling_request_id == "srq_bug" for i in ready):
             raise KeyError("boom")
-        return real(connection, ready, now, rule)
+        return real(connection, ready, now, rule, planned)
 
     monkeypatch.setattr(store, "apply_notifications", breaking_on_one)
     store_unapplied(app, notification_body("srq_fine"))

@@ -200,16 +200,28 @@ class PlainInsert:
 
     def values(self, dialect: Dialect, row: dict[str, Any]) -> tuple[Any, ...]:
         """The row's values as the driver takes them, in `columns` order."""
+        return tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in zip(self.columns, self._bind_processors(dialect), strict=True)
+        )
+
+    def replaced(
+        self, dialect: Dialect, values: tuple[Any, ...], name: str, value: Any
+    ) -> tuple[Any, ...]:
+        """`values` with one column's value replaced (converted as values() would)."""
+        index = self.columns.index(name)
+        process = self._bind_processors(dialect)[index]
+        converted = value if process is None else process(value)
+        return (*values[:index], converted, *values[index + 1 :])
+
+    def _bind_processors(self, dialect: Dialect) -> list[Any]:
         processors = self._processors.get(dialect.name)
         if processors is None:
             processors = self._processors[dialect.name] = [
                 self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                 for name in self.columns
             ]
-        return tuple(
-            row[name] if process is None else process(row[name])
-            for name, process in zip(self.columns, processors, strict=True)
-        )
+        return processors
 
     def run(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[Any, int]:
         """Insert rows made by `values()`; {key: id} of those inserted (a row whose key

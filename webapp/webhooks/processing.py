@@ -4,8 +4,10 @@ The receiver acknowledges a delivery once it is stored (pending); from there thi
 applies it, in batches: the applier thread after each stored batch (applier.py), the
 request thread itself under TESTING (receiver.py), `flask deliveries apply-pending`, the
 event log's "reprocess" (a batch of one) and gunicorn's start. A batch is read and parsed
-outside any lock; then one write transaction claims what is still pending (or failed, when
-reprocessing), so two processes never apply one delivery twice, and applies it (store.py).
+outside any lock, and the requests it creates are folded, converted and given their search
+terms there too (store.plan); then one write transaction claims what is still pending (or
+failed, when reprocessing), so two processes never apply one delivery twice, and applies it
+(store.py), using the plan where its premises still hold.
 When applying a batch raises something other than a database error (a bug, a payload no
 test foresaw), its deliveries are applied one at a time, and one that still fails is
 recorded as failed with the reason: one bad delivery never holds the others back.
@@ -185,7 +187,9 @@ def apply_batch(
     ]
     batch = Batch(ready, batch.errors, batch.was_failed)
     try:
-        outcome, announced = _apply(inbox, batch, statuses)
+        with inbox.engine.connect() as connection:  # a read, before the write lock
+            planned = store.plan(connection, ready, inbox.rule)
+        outcome, announced = _apply(inbox, batch, statuses, planned)
     except OperationalError:
         raise
     except Exception as exc:
@@ -206,9 +210,12 @@ def apply_batch(
     return outcome
 
 
-def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> tuple[dict[int, str], int]:
-    """Claim and apply in one write transaction; the statuses, and how many outbound
-    messages announce what was applied (queued in the same transaction)."""
+def _apply(
+    inbox: Inbox, batch: Batch, statuses: Sequence[str], planned: store.Plan
+) -> tuple[dict[int, str], int]:
+    """Claim and apply in one write transaction, with what was planned before it; the
+    statuses, and how many outbound messages announce what was applied (queued in the
+    same transaction)."""
     with write_connection(inbox.engine, writers_in_turn(inbox.engine.url)) as connection:
         claimed = set(store.claim(connection, batch.ids, statuses))
         now = utcnow()
@@ -222,7 +229,7 @@ def _apply(inbox: Inbox, batch: Batch, statuses: Sequence[str]) -> tuple[dict[in
         outcome = dict.fromkeys(failed, DELIVERY_FAILED)
         announced = 0
         if ready:
-            outcome.update(store.apply_notifications(connection, ready, now, inbox.rule))
+            outcome.update(store.apply_notifications(connection, ready, now, inbox.rule, planned))
             if inbox.app is not None:
                 applied = announce.applied_in_order(ready, outcome)
                 announced = announce.announce(inbox.app, connection, applied, now)

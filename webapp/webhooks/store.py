@@ -2,8 +2,11 @@
 
 SQLAlchemy Core rather than ORM objects: the receiver runs these for every delivery, and a
 handful of set-wide statements per batch cost a fraction of an ORM flush per delivery.
-Deliveries are inserted with one INSERT ... ON CONFLICT (body_sha256) DO NOTHING per batch,
-so an exact duplicate needs no look-up of its own. Applying upserts requests by
+Deliveries are inserted with one INSERT ... ON CONFLICT (body_sha256) DO NOTHING per batch
+(through the driver: database.PlainInsert), so an exact duplicate needs no look-up of its
+own. The write lock is the receiver's bottleneck on SQLite, so what can be worked out before
+it is: a batch's new requests are folded and converted by plan(), outside the transaction,
+and apply_notifications only checks that the plan still holds. Applying upserts requests by
 scheduling_request_id; several notifications for one request in a batch are folded in
 triggered_at order (fold.py), so a batch ends exactly where applying them one at a time in
 that order would. Rows are locked and written in key order, so that concurrent batches on
@@ -17,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 from sqlalchemy.engine import Dialect
@@ -215,26 +218,76 @@ def latest_change(connection: Connection) -> datetime | None:
     return connection.execute(select(func.max(REQUESTS.c.updated_at))).scalar()
 
 
+class NewRequest(NamedTuple):
+    """A request the batch is the first to mention, worked out before the write lock."""
+
+    delivery_ids: tuple[int, ...]  # its notifications in this batch: the plan's premise
+    fold: Fold
+    values: tuple[Any, ...]  # its row for the driver, but for updated_at (set inside)
+    terms: Sequence[str]
+
+
+class Plan(NamedTuple):
+    """What can be worked out before the write lock: the batch's new requests folded,
+    converted for the driver and given their search terms, most of applying them.
+    apply_notifications uses a new request's part only if, inside the lock, the request is
+    still new, its notifications are the same and the tracked links it was folded against
+    read the same; otherwise it folds that request again there."""
+
+    links: dict[str, Any]
+    new: dict[str, NewRequest]
+
+
+def plan(connection: Connection, ready: Sequence[Ready], rule: BookingRule) -> Plan:
+    """Read (outside any write transaction) and fold what `ready` creates; see Plan."""
+    groups = _groups(ready)
+    links = _find_links(connection, (item.notification for item in ready))
+    query = select(REQUESTS.c.scheduling_request_id).where(
+        REQUESTS.c.scheduling_request_id.in_(sorted(groups))
+    )
+    existing = set(connection.execute(query).scalars())
+    dialect = connection.dialect
+    new = {}
+    for srq in sorted(groups.keys() - existing):
+        group = groups[srq]
+        fold = fold_group(None, group, links, rule)
+        row = _new_row(fold, group, now=None)
+        new[srq] = NewRequest(
+            tuple(item.delivery_id for item in group),
+            fold,
+            _NEW_REQUESTS.values(dialect, row),
+            _created_terms(fold),
+        )
+    return Plan(links, new)
+
+
 def apply_notifications(
-    connection: Connection, ready: Sequence[Ready], now: datetime, rule: BookingRule
+    connection: Connection,
+    ready: Sequence[Ready],
+    now: datetime,
+    rule: BookingRule,
+    planned: Plan | None = None,
 ) -> dict[int, str]:
     """Apply claimed deliveries; each one's new status by delivery id ('applied' or 'stale').
 
     Whatever the outcome the request's counters move (count, first notified, updated_at,
-    last_delivery_id), because its timeline grew.
+    last_delivery_id), because its timeline grew. `planned`: what plan() worked out before
+    the lock, used where it still holds.
     """
-    groups: dict[str, list[Ready]] = defaultdict(list)
-    for item in ready:
-        groups[item.notification.scheduling_request_id].append(item)
-    for group in groups.values():
-        group.sort(key=lambda item: (item.notification.triggered_at, item.delivery_id))
+    groups = _groups(ready)
     links = _find_links(connection, (item.notification for item in ready))
     existing = _lock(connection, sorted(groups))
     folds = {srq: fold_group(row, groups[srq], links, rule) for srq, row in existing.items()}
     new = [srq for srq in sorted(groups) if srq not in existing]
+    prepared = _still_planned(planned, links, groups, new)
     if new:
-        created = {srq: fold_group(None, groups[srq], links, rule) for srq in new}
-        ids = _insert_new(connection, created, groups, now)
+        created = {
+            srq: prepared[srq].fold
+            if srq in prepared
+            else fold_group(None, groups[srq], links, rule)
+            for srq in new
+        }
+        ids = _insert_new(connection, created, groups, now, prepared)
         folds.update((srq, fold) for srq, fold in created.items() if srq in ids)
         # Another transaction created these meanwhile (PostgreSQL): apply onto its row.
         raced = _lock(connection, [srq for srq in new if srq not in ids])
@@ -245,8 +298,33 @@ def apply_notifications(
         connection.execute(_SET_STATUS, {"ids": ids_with, "d_status": status, "d_now": now})
     _write_existing(connection, {srq: folds[srq] for srq in existing}, groups, now)
     _update_links(connection, folds)
-    _index_terms(connection, folds, created=folds.keys() - existing.keys())
+    created = {srq: prepared[srq].terms if srq in prepared else None for srq in new}
+    _index_terms(connection, folds, {srq: created[srq] for srq in folds.keys() - existing.keys()})
     return statuses
+
+
+def _groups(ready: Sequence[Ready]) -> dict[str, list[Ready]]:
+    """The deliveries by request, each request's in the order they apply in."""
+    groups: dict[str, list[Ready]] = defaultdict(list)
+    for item in ready:
+        groups[item.notification.scheduling_request_id].append(item)
+    for group in groups.values():
+        group.sort(key=lambda item: (item.notification.triggered_at, item.delivery_id))
+    return groups
+
+
+def _still_planned(
+    planned: Plan | None, links: dict[str, Any], groups: dict[str, list[Ready]], new: list[str]
+) -> dict[str, NewRequest]:
+    """The planned new requests whose premises hold inside the transaction."""
+    if not new or planned is None or planned.links != links:
+        return {}
+    return {
+        srq: planned.new[srq]
+        for srq in new
+        if srq in planned.new
+        and planned.new[srq].delivery_ids == tuple(item.delivery_id for item in groups[srq])
+    }
 
 
 def _find_links(connection: Connection, notifications: Iterable[Notification]) -> dict[str, Any]:
@@ -265,23 +343,34 @@ def _lock(connection: Connection, srq_ids: list[str]) -> dict[str, dict[str, Any
     return {row.scheduling_request_id: row._asdict() for row in rows}
 
 
+def _new_row(fold: Fold, group: list[Ready], now: datetime | None) -> dict[str, Any]:
+    """A request's first row. Its first notifications are all in this batch, so every one
+    counts: no query needed."""
+    return {
+        **fold.state,
+        "notification_count": len(group),
+        "first_notified_at": min(item.received_at for item in group),
+        "updated_at": now,
+        "last_delivery_id": max(item.delivery_id for item in group),
+    }
+
+
 def _insert_new(
-    connection: Connection, folds: dict[str, Fold], groups: dict[str, list[Ready]], now: datetime
+    connection: Connection,
+    folds: dict[str, Fold],
+    groups: dict[str, list[Ready]],
+    now: datetime,
+    prepared: Mapping[str, NewRequest],
 ) -> set[str]:
-    """Create the requests this batch is the first to mention; the ones created. Their first
-    notifications are all in this batch, so every one counts: no query needed."""
+    """Create the requests this batch is the first to mention; the ones created."""
+    dialect = connection.dialect
     values = [
-        {
-            **folds[srq].state,
-            "notification_count": len(groups[srq]),
-            "first_notified_at": min(item.received_at for item in groups[srq]),
-            "updated_at": now,
-            "last_delivery_id": max(item.delivery_id for item in groups[srq]),
-        }
+        _NEW_REQUESTS.replaced(dialect, prepared[srq].values, "updated_at", now)
+        if srq in prepared
+        else _NEW_REQUESTS.values(dialect, _new_row(folds[srq], groups[srq], now))
         for srq in sorted(folds)
     ]
-    dialect = connection.dialect
-    created = _NEW_REQUESTS.run(connection, [_NEW_REQUESTS.values(dialect, row) for row in values])
+    created = _NEW_REQUESTS.run(connection, values)
     for srq, pk in created.items():
         folds[srq].state["id"] = pk
     return set(created)
@@ -333,21 +422,30 @@ def _by_value(mapping: dict[int, Any]) -> dict[Any, list[int]]:
     return grouped
 
 
-def _index_terms(connection: Connection, folds: dict[str, Fold], created: set[str]) -> None:
+def _created_terms(fold: Fold) -> Sequence[str]:
+    """The search terms of a request created with this fold."""
+    fields = search_fields(SimpleNamespace(**fold.state))
+    terms = known_terms(fold, fields)
+    return search_terms(fields) if terms is None else terms
+
+
+def _index_terms(
+    connection: Connection, folds: dict[str, Fold], created: Mapping[str, Sequence[str] | None]
+) -> None:
     """Keep the search terms of every request whose state changed. A request created by
-    this batch has none yet, so all of its terms go in with one statement for the batch;
-    the others get only the difference written."""
+    this batch (`created`: its terms, when planned) has none yet, so all of its terms go in
+    with one statement for the batch; the others get only the difference written."""
     new_terms = []
     for srq in sorted(folds):
         fold = folds[srq]
         if not fold.fresh:
             continue
-        pk, fields = fold.state["id"], search_fields(SimpleNamespace(**fold.state))
         if srq in created:
-            terms = known_terms(fold, fields)
+            terms = created[srq]
             if terms is None:
-                terms = search_terms(fields)
-            new_terms.extend((pk, term) for term in terms)
+                terms = _created_terms(fold)
+            new_terms.extend((fold.state["id"], term) for term in terms)
         else:
-            refresh_search_terms(connection, pk, fields)
+            fields = search_fields(SimpleNamespace(**fold.state))
+            refresh_search_terms(connection, fold.state["id"], fields)
     insert_new_terms(connection, new_terms)
