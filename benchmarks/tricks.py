@@ -16,8 +16,9 @@ The tricks (benchmarks/README.md has the table and what each one's code says):
 - the visit write-behind buffer: visits written in a batch of 100 (what a worker's flusher
   writes every 0.1 s under load), against one write transaction per visit;
 - the receiver's group commit: deliveries stored in batches of 4 (what each of 4 workers
-  gathers at 16 concurrent senders), against one transaction each; and through a Core
-  connection against the ORM session;
+  gathers at 16 concurrent senders), against one transaction each; through the driver
+  (`database.PlainInsert`) against SQLAlchemy's own `Connection.execute`; and through a
+  Core connection against the ORM session;
 - the applier's batches: stored deliveries applied 25 at a time (the applier's usual batch
   under load), against one at a time.
 """
@@ -203,6 +204,8 @@ def visit_row(app: Any) -> tuple[str, str, float, float]:
 
 
 def store_rows(app: Any, correlation_ids: list[str]) -> list[tuple[str, str, float, float]]:
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     from webapp.database import write_connection
     from webapp.extensions import db
     from webapp.models import Delivery, utcnow
@@ -228,6 +231,19 @@ def store_rows(app: Any, correlation_ids: list[str]) -> list[tuple[str, str, flo
 
         return run
 
+    def core_execute() -> int:
+        """The same batches through `Connection.execute` (SQLAlchemy's insertmanyvalues)."""
+        statement = sqlite_insert(store.DELIVERIES).on_conflict_do_nothing(
+            index_elements=["body_sha256"]
+        )
+        statement = statement.returning(store.DELIVERIES.c.id, store.DELIVERIES.c.body_sha256)
+        for _ in range(50):
+            bodies = [factory.next_body()[1] for _ in range(4)]
+            items = [receiver.delivery_row(body, utcnow())[0] for body in bodies]
+            with write_connection(engine, writers_in_turn(engine.url)) as connection:
+                list(connection.execute(statement, items))
+        return 200
+
     def orm() -> int:
         for _ in range(50):
             bodies = [factory.next_body()[1] for _ in range(4)]
@@ -240,12 +256,19 @@ def store_rows(app: Any, correlation_ids: list[str]) -> list[tuple[str, str, flo
     with app.app_context():
         engine = db.engine
         grouped, single = side_by_side(core(4), core(1))
+        driver_figure, execute_figure = side_by_side(core(4), core_execute)
         core_figure, orm_figure = side_by_side(core(4), orm)
     return [
         ("receiver group commit", "store one delivery (batches of 4 vs 1)", grouped, single),
         (
+            "the batch INSERT through the driver",
+            "store one delivery (batches of 4), against Connection.execute",
+            driver_figure,
+            execute_figure,
+        ),
+        (
             "Core statements in the receiver",
-            "store one delivery (batches of 4)",
+            "store one delivery (batches of 4), against the ORM session",
             core_figure,
             orm_figure,
         ),
