@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from webapp import create_app
 from webapp.config import ConfigError, split_secrets
+from webapp.database import BACKGROUND_THREADS
 from webapp.extensions import db
 
 CREDENTIAL_NAMES = (
@@ -32,6 +33,7 @@ def clean_env(monkeypatch):
         "TRUSTED_PROXIES",
         "TRUSTED_HOSTS",
         "WEBAPP_INSTANCE_PATH",
+        "WEBAPP_WORKER_THREADS",
     ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -83,6 +85,23 @@ def test_postgres_urls_use_psycopg3(tmp_path, clean_env):
     clean_env.setenv("DATABASE_URL", "postgres://u:p@db.internal/links")
     app = build(tmp_path)
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.internal/links"
+
+
+def pool_sizes(app):
+    with app.app_context():
+        return {key: engine.pool.size() for key, engine in db.engines.items()}
+
+
+def test_a_database_servers_pool_keeps_a_connection_for_every_worker_thread(tmp_path, clean_env):
+    clean_env.setenv("DATABASE_URL", "postgresql://u:p@db.internal/links")
+    assert set(pool_sizes(build(tmp_path)).values()) == {5}  # not under gunicorn: the default
+    clean_env.setenv("WEBAPP_WORKER_THREADS", "32")
+    assert set(pool_sizes(build(tmp_path)).values()) == {32 + BACKGROUND_THREADS}
+    (tmp_path / "instance").mkdir(exist_ok=True)
+    (tmp_path / "instance" / "config.py").write_text(
+        "SQLALCHEMY_ENGINE_OPTIONS = {'pool_size': 3}\n"
+    )
+    assert set(pool_sizes(build(tmp_path)).values()) == {3}  # the operator's choice wins
 
 
 def test_sandbox_on_without_credentials_generates_them_once(tmp_path, clean_env):

@@ -52,11 +52,36 @@ def configure_engines(app: Flask) -> None:
             **config["SQLALCHEMY_ENGINE_OPTIONS"],
             "pool_pre_ping": False,
         }
+    else:
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = _server_pool(
+            config["SQLALCHEMY_ENGINE_OPTIONS"], config.get("WEBAPP_WORKER_THREADS")
+        )
     options = {**config["SQLALCHEMY_ENGINE_OPTIONS"], "url": url, "isolation_level": "AUTOCOMMIT"}
     # In AUTOCOMMIT no transaction is ever open, so there is nothing to roll back when a
     # connection goes back to the pool (SQLAlchemy's documented setting for this case).
     options["pool_reset_on_return"] = None
     config["SQLALCHEMY_BINDS"] = {AUTOCOMMIT: options, **(config.get("SQLALCHEMY_BINDS") or {})}
+
+
+# Threads of a worker besides gunicorn's that use the database: the receiver's group commit,
+# the applier, the outbox and the visit buffer's flush.
+BACKGROUND_THREADS = 4
+
+
+def _server_pool(options: dict[str, Any], worker_threads: int | str | None) -> dict[str, Any]:
+    """A database server's pool keeps a connection for every thread of the worker.
+
+    SQLAlchemy's pool keeps 5 connections and closes any further one when it is given back;
+    on PostgreSQL each new connection is a new server process whose start-up and first
+    queries cost ~15 ms of server CPU. With 50 dashboards open on 4 workers, their stream
+    polls went past 5 at once all the time: 40 connections a second were opened and closed,
+    PostgreSQL spent most of a core starting them, and the receiver answered at a fifth of
+    its rate (tests/reliability/test_live_streams.py). The connections are still opened
+    only when that many threads want one at once. Options set in instance/config.py win.
+    """
+    if not worker_threads:
+        return options
+    return {"pool_size": int(worker_threads) + BACKGROUND_THREADS, **options}
 
 
 def init_app(app: Flask) -> None:
