@@ -11,7 +11,7 @@ from tests.support import factories
 from tests.support.bookings import add_notification, apply_delivery, make_request
 from webapp.auth import sessions
 from webapp.extensions import db
-from webapp.live.feed import FeedCursor
+from webapp.live.feed import MAX_NAMED_HOLES, FeedCursor, Unseen
 from webapp.live.queries import RequestFilters
 from webapp.live.stream import StreamSettings, event_stream, sse_message, start_cursor
 from webapp.models import Delivery, User
@@ -49,6 +49,23 @@ def test_cursor_skips_successive_holes_by_their_own_age():
     feed.observe([4], now=4)
     assert feed.advance(now=6) == 2  # hole 1 is old; hole 3 only 2 s old
     assert feed.advance(now=9.5) == 4
+
+
+def test_cursor_asks_only_for_ids_not_emitted_yet():
+    feed = FeedCursor(10)
+    assert feed.unseen() == Unseen(10, ())
+    feed.observe([12, 13, 15], now=0)
+    feed.advance(now=0)
+    assert feed.unseen() == Unseen(15, (11, 14))
+    feed.observe([11, 14], now=1)
+    feed.advance(now=1)
+    assert feed.unseen() == Unseen(15, ())
+
+
+def test_cursor_with_too_many_holes_to_name_asks_for_everything_above_the_mark():
+    feed = FeedCursor(0)
+    feed.observe([MAX_NAMED_HOLES + 2], now=0)
+    assert feed.unseen() == Unseen(0, ())
 
 
 def test_cursor_ignores_ids_at_or_below_the_mark_and_negative_start():

@@ -39,6 +39,29 @@ def test_a_waiter_keeps_its_minimum_gap_between_polls():
     assert 0.15 < time.monotonic() - started < 1
 
 
+def test_busy_waiters_poll_together_on_the_process_beat():
+    signal = wakeups.ChangeSignal()
+    beat = 0.2
+    woke: list[float] = []
+    waiters = []
+
+    def poll(start_after):  # type: ignore[no-untyped-def]
+        time.sleep(start_after)  # each last polled at its own moment
+        wait = wakeups.Waiter(min_gap=0.05, gap_per_waiter=0.2, signal=signal)
+        waiters.append(wait)  # counted as a listener while it exists
+        time.sleep(0.1 - start_after)
+        wait(beat)
+        woke.append(time.monotonic())
+
+    threads = [threading.Thread(target=poll, args=(0.03 * number,)) for number in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert max(woke) - min(woke) < 0.02  # started 30 and 60 ms apart, woke together
+    assert all(moment % beat < 0.02 for moment in woke)
+
+
 def test_the_stream_sends_a_row_applied_in_its_process_without_waiting_for_its_poll(
     app_factory, staff
 ):

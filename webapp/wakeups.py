@@ -60,8 +60,8 @@ class Waiter:
     """A `sleep(seconds)` that returns early once something changed since its last return,
     but never sooner than a gap after it: `min_gap`, plus `gap_per_waiter` for every other
     Waiter in this process, up to `seconds`. A lone stream hears of a change at once; a
-    hundred busy ones poll no more often than they would without wake-ups. It counts as a
-    listener (ChangeSignal.listeners) for as long as it exists."""
+    hundred busy ones poll no more often than they would without wake-ups, and together. It
+    counts as a listener (ChangeSignal.listeners) for as long as it exists."""
 
     def __init__(
         self,
@@ -80,6 +80,14 @@ class Waiter:
     def __call__(self, seconds: float) -> None:
         others = max(0, self._signal.listeners - 1)
         wanted = self._min_gap + self._gap_per_waiter * others
+        if wanted >= seconds > 0:
+            # So busy that it only polls every `seconds`: on a beat the whole process keeps
+            # (the multiples of `seconds` on the monotonic clock), so that the streams poll
+            # at the same moments and one query answers them all (webapp/live/fanout.py).
+            time.sleep(seconds - time.monotonic() % seconds)
+            self._seen = self._signal.generation
+            self._last = time.monotonic()
+            return
         gap = min(wanted, seconds) - (time.monotonic() - self._last)
         if gap > 0:
             time.sleep(gap)

@@ -1,4 +1,4 @@
-"""Rendered rows shared by the live streams of one process.
+"""Rendered rows and feed look-ups shared by the live streams of one process.
 
 Every open dashboard holds a stream, and each stream used to load and render every changed
 row on its own: with 50 dashboards open on 4 workers the same row was read and rendered
@@ -18,16 +18,24 @@ database emptied between them hands out the same ids again.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from flask import current_app
 
 from webapp.live.rows import load_rows, render_row
 from webapp.localtime import viewer_zone_name
 
+T = TypeVar("T")
+
 CACHE_SIZE = 4096  # rows; a few seconds of changes under load, a few MB of HTML
+# How long one stream's look at the feed answers the others asking the same: well under a
+# poll interval, so a stream's next poll never gets the answer its last one had.
+SHARE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,74 @@ class RowCache:
             self._rows.move_to_end(key)
             while len(self._rows) > self._size:
                 self._rows.popitem(last=False)
+
+
+class _Flight:
+    """One look-up: the first stream to ask runs it, the others wait for its answer."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.done = threading.Event()
+        self.failed = False
+        self.result: Any = None
+
+
+class SharedReads:
+    """Streams asking the same question at about the same moment get one answer.
+
+    Every stream of a process polls the feed with the same question once they have caught
+    up (the deliveries above one cursor), and busy streams poll on a common beat
+    (webapp/wakeups.py): with 50 dashboards open on 4 workers, the ~200 polls a second were
+    ~200 identical queries, which took more of PostgreSQL's and the workers' CPU than the
+    deliveries did (tests/reliability/test_live_streams.py). A question is run once and its
+    answer shared for `lifetime` seconds. The key must name everything the answer depends
+    on, the process's change generation included, so that nobody gets an answer from
+    before a change they were told about. If the run fails, each waiting stream runs the
+    question itself.
+    """
+
+    def __init__(
+        self, lifetime: float = SHARE_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._lifetime = lifetime
+        self._clock = clock
+        self._flights: dict[Hashable, _Flight] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, run: Callable[[], T]) -> T:
+        now = self._clock()
+        with self._lock:
+            flight = self._flights.get(key)
+            mine = flight is None or flight.failed or now - flight.started > self._lifetime
+            if mine:
+                self._forget_old(now)
+                flight = self._flights[key] = _Flight(now)
+        assert flight is not None
+        if not mine:
+            flight.done.wait()
+            return run() if flight.failed else flight.result  # type: ignore[no-any-return]
+        try:
+            flight.result = run()
+        except BaseException:
+            flight.failed = True
+            raise
+        finally:
+            flight.done.set()
+        return flight.result  # type: ignore[no-any-return]
+
+    def _forget_old(self, now: float) -> None:
+        old = [
+            key for key, flight in self._flights.items() if now - flight.started > self._lifetime
+        ]
+        for key in old:
+            del self._flights[key]
+
+
+def shared_reads() -> SharedReads:
+    reads = current_app.extensions.get("live_shared_reads")
+    if reads is None:
+        reads = current_app.extensions.setdefault("live_shared_reads", SharedReads())
+    return reads
 
 
 def _cache() -> RowCache:

@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import has_app_context
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 
 from webapp import wakeups
 from webapp.extensions import db
-from webapp.live.fanout import shared_rows
-from webapp.live.feed import DEFAULT_GRACE, FeedCursor
+from webapp.live.fanout import shared_reads, shared_rows
+from webapp.live.feed import DEFAULT_GRACE, FeedCursor, Unseen
 from webapp.live.queries import RequestFilters, matching_ids
 from webapp.models import DELIVERY_PENDING, Delivery, SchedulingRequest, utcnow
 from webapp.pagination import InvalidCursor
@@ -142,11 +142,26 @@ def _handled(condition: ColumnElement[bool]) -> list[Row[tuple[int, int | None]]
     )
 
 
+def _handled_deliveries(unseen: Unseen, watched: frozenset[int]) -> list[tuple[int, int | None]]:
+    """(delivery id, request pk) of the handled deliveries a cursor has not emitted yet,
+    the watched ones (applied after the cursor gave up waiting for them) first."""
+    if unseen.holes:
+        condition = or_(Delivery.id > unseen.above, Delivery.id.in_(unseen.holes))
+    else:
+        condition = Delivery.id > unseen.above
+    handled = _handled(condition)
+    if watched:
+        handled = _handled(Delivery.id.in_(watched)) + handled
+    return [(delivery_id, request_id) for delivery_id, request_id in handled]
+
+
 def _poll(feed: FeedCursor, filters: RequestFilters, now: float) -> list[str]:
     """One look at the feed: the messages to send, oldest change first."""
-    handled = _handled(Delivery.id > feed.low)
-    if feed.watched:  # deliveries applied after the cursor gave up waiting for them
-        handled = _handled(Delivery.id.in_(feed.watched)) + handled
+    unseen, watched = feed.unseen(), feed.watched
+    generation = wakeups.changes().generation
+    handled = shared_reads().get(
+        ("handled", unseen, watched, generation), lambda: _handled_deliveries(unseen, watched)
+    )
     request_of = {delivery_id: request_id for delivery_id, request_id in handled}
     newest: dict[int, int] = {}  # request pk -> the newest of its fresh deliveries
     for delivery_id in feed.observe(request_of, now):
@@ -159,11 +174,19 @@ def _poll(feed: FeedCursor, filters: RequestFilters, now: float) -> list[str]:
         # applied later; watch it so that its change is still sent. Without this, a delivery
         # applied more than `grace` seconds after it was stored never reached open streams
         # (tests/reliability/test_live_streams.py, ..._applied_after_the_gap_grace_...).
-        feed.watch(_existing(feed.given_up))
+        given_up = tuple(feed.given_up)
+        feed.watch(
+            shared_reads().get(("existing", given_up, generation), lambda: _existing(given_up))
+        )
 
     rows = shared_rows(newest)  # loaded and rendered once per process, not per stream
     ids = [row.id for row in rows]
-    matching = set(ids) if filters == RequestFilters() else matching_ids(filters, ids)
+    if filters == RequestFilters():
+        matching = set(ids)
+    else:
+        matching = shared_reads().get(
+            ("matching", filters, tuple(ids), generation), lambda: matching_ids(filters, ids)
+        )
     messages = []
     for position, row in enumerate(rows):
         payload = {"id": row.scheduling_request_id, "html": row.html, "matches": row.id in matching}
@@ -181,7 +204,7 @@ def _poll(feed: FeedCursor, filters: RequestFilters, now: float) -> list[str]:
 SHUTTING_DOWN = threading.Event()
 
 
-def _existing(delivery_ids: list[int]) -> list[int]:
+def _existing(delivery_ids: Sequence[int]) -> list[int]:
     return list(
         db.session.execute(select(Delivery.id).where(Delivery.id.in_(delivery_ids))).scalars()
     )
