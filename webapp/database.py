@@ -77,7 +77,8 @@ def _server_pool(options: dict[str, Any], worker_threads: int | str | None) -> d
     polls went past 5 at once all the time: 40 connections a second were opened and closed,
     PostgreSQL spent most of a core starting them, and the receiver answered at a fifth of
     its rate (tests/reliability/test_live_streams.py). The connections are still opened
-    only when that many threads want one at once. Options set in instance/config.py win.
+    only when that many threads want one at once (README, "PostgreSQL connections"). Options
+    set in instance/config.py win.
     """
     if not worker_threads:
         return options
