@@ -36,6 +36,7 @@ CACHE_SIZE = 4096  # rows; a few seconds of changes under load, a few MB of HTML
 # How long one stream's look at the feed answers the others asking the same: well under a
 # poll interval, so a stream's next poll never gets the answer its last one had.
 SHARE_SECONDS = 0.05
+WAIT_SECONDS = 10.0  # for another stream's look; past it, a stream looks for itself
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class SharedReads:
     answer shared for `lifetime` seconds. The key must name everything the answer depends
     on, the process's change generation included, so that nobody gets an answer from
     before a change they were told about. If the run fails, each waiting stream runs the
-    question itself.
+    question itself, as does one that waited WAIT_SECONDS in vain.
     """
 
     def __init__(
@@ -111,8 +112,9 @@ class SharedReads:
                 flight = self._flights[key] = _Flight(now)
         assert flight is not None
         if not mine:
-            flight.done.wait()
-            return run() if flight.failed else flight.result  # type: ignore[no-any-return]
+            if flight.done.wait(WAIT_SECONDS) and not flight.failed:
+                return flight.result  # type: ignore[no-any-return]
+            return run()
         try:
             flight.result = run()
         except BaseException:
