@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from webapp.database import PlainInsert, write_connection
+from tests.support.bookings import make_request
+from webapp.database import PlainInsert, insert_plain, write_connection
 from webapp.extensions import db
 from webapp.models import Delivery
+from webapp.models.search_terms import TERMS
 from webapp.webhooks import store
 
 DELIVERIES = Delivery.__table__
@@ -57,3 +60,26 @@ def test_a_column_with_a_default_cannot_be_left_out():
         PlainInsert(DELIVERIES, ("body", "body_sha256"), "body_sha256")
     with pytest.raises(ValueError, match="not all columns"):
         PlainInsert(DELIVERIES, (*store.DELIVERY_COLUMNS, "no_such_column"), "body_sha256")
+
+
+def test_plain_rows_of_any_count_are_inserted_in_statements_of_many_rows(app):
+    """insert_plain (the search terms): 150 rows take statements of 64, 64, 16, 4 and 2 rows;
+    every row goes in once, its values in the order of the columns named, whatever the
+    table's own order."""
+    terms = TERMS
+    with app.app_context():
+        request_id = make_request("srq_terms").id
+        db.session.commit()  # no read snapshot from before the insert
+        with write_connection(db.engine) as connection:
+            insert_plain(
+                connection,
+                terms,
+                ("term", "scheduling_request_pk"),
+                [(f"term{n:03}", request_id) for n in range(150)],
+            )
+        stored = db.session.execute(
+            select(terms.c.scheduling_request_pk, terms.c.term)
+            .where(terms.c.term.startswith("term"))
+            .order_by(terms.c.term)
+        ).all()
+        assert [tuple(row) for row in stored] == [(request_id, f"term{n:03}") for n in range(150)]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, Table, bindparam, event, insert
+from sqlalchemy import Connection, Table, bindparam, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Select
@@ -202,14 +202,12 @@ class PlainInsert:
     new Scheduling Requests, each while holding the database's write lock, where
     SQLAlchemy's insertmanyvalues spent more time rendering the batch's SQL and converting
     its values than SQLite spent inserting them (benchmarks/README.md). So the SQL is
-    compiled once per dialect and number of rows (a power of two, at most CHUNK), run on the
-    connection's own DBAPI cursor, inside its transaction; and `values()` converts a row by
-    each column's own bind processor, exactly as SQLAlchemy would, which callers can do
-    before they take the lock. A column left out must have no Python-side default: the
-    driver would not apply it (checked when the insert is made).
+    compiled once per dialect and number of rows (a power of two, at most ROWS_A_STATEMENT),
+    run on the connection's own DBAPI cursor, inside its transaction; and `values()`
+    converts a row by each column's own bind processor, exactly as SQLAlchemy would, which
+    callers can do before they take the lock. A column left out must have no Python-side
+    default: the driver would not apply it (checked when the insert is made).
     """
-
-    CHUNK = 64  # rows a statement at most
 
     def __init__(self, table: Table, columns: Sequence[str], key: str) -> None:
         for column in table.columns:
@@ -255,76 +253,94 @@ class PlainInsert:
         inserted: dict[Any, int] = {}
         cursor = connection.connection.cursor()
         try:
-            start = 0
-            while start < len(rows):
-                # A power of two: a handful of statements to compile, whatever the batches.
-                count = min(self.CHUNK, 1 << ((len(rows) - start).bit_length() - 1))
-                chunk = rows[start : start + count]
+            for start, count in _chunks(len(rows)):
                 sql, names = self._statement(connection.dialect, count)
-                flat = [value for row in chunk for value in row]
+                flat = [value for row in rows[start : start + count] for value in row]
                 cursor.execute(sql, flat if names is None else dict(zip(names, flat, strict=True)))
                 inserted.update((key, pk) for pk, key in cursor.fetchall())
-                start += count
         finally:
             cursor.close()
         return inserted
 
     def _statement(self, dialect: Dialect, count: int) -> tuple[str, list[str] | None]:
-        """The SQL for `count` rows, and its parameter names in the order of a flat row
-        list (None: the dialect's parameters are positional, already in that order)."""
         found = self._statements.get((dialect.name, count))
         if found is None:
-            names = [f"p{row}_{i}" for row in range(count) for i in range(len(self.columns))]
-            rows = [
-                {name: bindparam(f"p{row}_{i}") for i, name in enumerate(self.columns)}
-                for row in range(count)
-            ]
-            if dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert as dialect_insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert as dialect_insert
-            statement = (
-                dialect_insert(self.table)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=[self.key])
-                .returning(self.table.c.id, self.table.c[self.key])
+            found = self._statements[(dialect.name, count)] = _rows_statement(
+                dialect, self.table, self.columns, count, self.key
             )
-            compiled = statement.compile(dialect=dialect)
-            if compiled.positional:
-                order = {name: index for index, name in enumerate(names)}
-                positions = [order[name] for name in compiled.positiontup]  # type: ignore[union-attr]
-                if positions != list(range(len(names))):
-                    raise RuntimeError("the dialect reordered the parameters of an INSERT")
-                found = (compiled.string, None)
-            else:
-                found = (compiled.string, names)
-            self._statements[(dialect.name, count)] = found
         return found
 
 
-_plain: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
+def _chunks(count: int) -> Iterator[tuple[int, int]]:
+    """(start, size) of the statements for `count` rows: sizes are powers of two, at most
+    ROWS_A_STATEMENT, so only a handful of statements are ever compiled."""
+    start = 0
+    while start < count:
+        size = min(ROWS_A_STATEMENT, 1 << ((count - start).bit_length() - 1))
+        yield start, size
+        start += size
+
+
+def _rows_statement(
+    dialect: Dialect, table: Table, columns: Sequence[str], count: int, key: str | None
+) -> tuple[str, list[str] | None]:
+    """The SQL of an INSERT of `count` rows in one VALUES (with ON CONFLICT (key) DO NOTHING
+    RETURNING id, key when a key is given), and its parameter names in the order of a flat
+    row list (None: the dialect's parameters are positional, already in that order)."""
+    names = [f"p{row}_{i}" for row in range(count) for i in range(len(columns))]
+    rows = [
+        {name: bindparam(f"p{row}_{i}") for i, name in enumerate(columns)} for row in range(count)
+    ]
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(table).values(rows)
+    if key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[key]).returning(
+            table.c.id, table.c[key]
+        )
+    compiled = statement.compile(dialect=dialect)
+    if not compiled.positional:
+        return compiled.string, names
+    order = {name: index for index, name in enumerate(names)}
+    positions = [order[name] for name in compiled.positiontup]  # type: ignore[union-attr]
+    if positions != list(range(len(names))):
+        raise RuntimeError("the dialect reordered the parameters of an INSERT")
+    return compiled.string, None
+
+
+ROWS_A_STATEMENT = 64
+# (dialect, table, columns, rows) -> the SQL of insert_plain and its parameter names
+_plain: dict[tuple[str, str, tuple[str, ...], int], tuple[str, list[str] | None]] = {}
 
 
 def insert_plain(
     connection: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """executemany an INSERT of plain values (ints and strings, no type conversion) through
-    the driver itself. It pays where rows are many and small: the receiver inserts a dozen
-    search terms per delivery, and SQLAlchemy's per-row parameter processing cost more than
-    everything else it did with them."""
-    if not rows:
-        return
-    key = (connection.dialect.name, table.name, columns)
-    if key not in _plain:
-        compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
-        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
-        _plain[key] = (compiled.string, order)
-    sql, order = _plain[key]
-    if order is None:
-        connection.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
-    else:
-        index = [columns.index(name) for name in order]
-        connection.exec_driver_sql(sql, [tuple(row[i] for i in index) for row in rows])
+    """INSERT rows of plain values (ints and strings, no type conversion) through the driver
+    itself, up to ROWS_A_STATEMENT rows a statement. It pays where rows are many and small:
+    the applier inserts 17 search terms per new Scheduling Request while holding the write
+    lock, SQLAlchemy's per-row parameter processing cost more than everything else it did
+    with them, and an executemany gives up Python's lock (the GIL) around every row, each
+    time a chance for another thread to keep it for a while (benchmarks/README.md)."""
+    # A multi-row VALUES lists the columns in the table's order.
+    ordered = tuple(column.name for column in table.columns if column.name in columns)
+    index = [columns.index(name) for name in ordered]
+    key = (connection.dialect.name, table.name, ordered)
+    cursor = connection.connection.cursor()
+    try:
+        for start, count in _chunks(len(rows)):
+            found = _plain.get((*key, count))
+            if found is None:
+                found = _plain[(*key, count)] = _rows_statement(
+                    connection.dialect, table, ordered, count, None
+                )
+            sql, names = found
+            flat = [row[i] for row in rows[start : start + count] for i in index]
+            cursor.execute(sql, flat if names is None else dict(zip(names, flat, strict=True)))
+    finally:
+        cursor.close()
 
 
 class PlainSelect:
