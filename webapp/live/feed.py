@@ -82,7 +82,7 @@ class FeedCursor:
         duplicate key still takes its number), so behind a hole the emitted ids pile up
         for `grace` seconds; asking for "everything above `low`" then re-read them on every
         poll of every stream (with 50 streams open and a fifth of deliveries duplicates,
-        ~120 rows a poll where ~10 were new: the receiver answered at a fifth of its rate).
+        ~120 rows a poll where ~10 were new).
         """
         if not self._emitted:
             return Unseen(self.low, ())
