@@ -75,10 +75,10 @@ def _server_pool(options: dict[str, Any], worker_threads: int | str | None) -> d
     on PostgreSQL each new connection is a new server process whose start-up and first
     queries cost ~15 ms of server CPU. With 50 dashboards open on 4 workers, their stream
     polls went past 5 at once all the time: 40 connections a second were opened and closed,
-    PostgreSQL spent most of a core starting them, and the receiver answered at a fifth of
-    its rate (tests/reliability/test_live_streams.py). The connections are still opened
-    only when that many threads want one at once (README, "PostgreSQL connections"). Options
-    set in instance/config.py win.
+    PostgreSQL spent most of a core starting them, and 5,000 deliveries took over 150 s
+    where they take ~90 s without the churn (tests/reliability/test_live_streams.py). The
+    connections are still opened only when that many threads want one at once (README,
+    "PostgreSQL connections"). Options set in instance/config.py win.
     """
     if not worker_threads:
         return options
@@ -220,7 +220,6 @@ class PlainInsert:
             raise ValueError(f"not all columns of {table.name}: {sorted(columns)}")
         self.key = key
         self._processors: dict[str, list[Any]] = {}
-        self._statements: dict[tuple[str, int], tuple[str, list[str] | None]] = {}
 
     def values(self, dialect: Dialect, row: dict[str, Any]) -> tuple[Any, ...]:
         """The row's values as the driver takes them, in `columns` order."""
@@ -250,25 +249,45 @@ class PlainInsert:
     def run(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[Any, int]:
         """Insert rows made by `values()`; {key: id} of those inserted (a row whose key
         exists already is skipped, and not in the answer)."""
-        inserted: dict[Any, int] = {}
-        cursor = connection.connection.cursor()
-        try:
-            for start, count in _chunks(len(rows)):
-                sql, names = self._statement(connection.dialect, count)
-                flat = [value for row in rows[start : start + count] for value in row]
-                cursor.execute(sql, flat if names is None else dict(zip(names, flat, strict=True)))
-                inserted.update((key, pk) for pk, key in cursor.fetchall())
-        finally:
-            cursor.close()
-        return inserted
+        returned = _insert_rows(connection, self.table, self.columns, rows, self.key)
+        return {key: pk for pk, key in returned}
 
-    def _statement(self, dialect: Dialect, count: int) -> tuple[str, list[str] | None]:
-        found = self._statements.get((dialect.name, count))
-        if found is None:
-            found = self._statements[(dialect.name, count)] = _rows_statement(
-                dialect, self.table, self.columns, count, self.key
-            )
-        return found
+
+ROWS_A_STATEMENT = 64
+# (dialect, table, columns, rows, conflict key) -> the SQL and its parameter names
+_statements: dict[
+    tuple[str, str, tuple[str, ...], int, str | None], tuple[str, list[str] | None]
+] = {}
+
+
+def _insert_rows(
+    connection: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    key: str | None,
+) -> list[tuple[Any, ...]]:
+    """Insert rows (values in `columns` order, which must be the table's) through the
+    connection's DBAPI cursor, up to ROWS_A_STATEMENT rows a statement; with a `key`, skip
+    rows whose key exists and return (id, key) of those inserted."""
+    returned: list[tuple[Any, ...]] = []
+    cursor = connection.connection.cursor()
+    try:
+        for start, count in _chunks(len(rows)):
+            shape = (connection.dialect.name, table.name, columns, count, key)
+            found = _statements.get(shape)
+            if found is None:
+                found = _statements[shape] = _rows_statement(
+                    connection.dialect, table, columns, count, key
+                )
+            sql, names = found
+            flat = [value for row in rows[start : start + count] for value in row]
+            cursor.execute(sql, flat if names is None else dict(zip(names, flat, strict=True)))
+            if key is not None:
+                returned.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return returned
 
 
 def _chunks(count: int) -> Iterator[tuple[int, int]]:
@@ -310,11 +329,6 @@ def _rows_statement(
     return compiled.string, None
 
 
-ROWS_A_STATEMENT = 64
-# (dialect, table, columns, rows) -> the SQL of insert_plain and its parameter names
-_plain: dict[tuple[str, str, tuple[str, ...], int], tuple[str, list[str] | None]] = {}
-
-
 def insert_plain(
     connection: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
 ) -> None:
@@ -327,20 +341,7 @@ def insert_plain(
     # A multi-row VALUES lists the columns in the table's order.
     ordered = tuple(column.name for column in table.columns if column.name in columns)
     index = [columns.index(name) for name in ordered]
-    key = (connection.dialect.name, table.name, ordered)
-    cursor = connection.connection.cursor()
-    try:
-        for start, count in _chunks(len(rows)):
-            found = _plain.get((*key, count))
-            if found is None:
-                found = _plain[(*key, count)] = _rows_statement(
-                    connection.dialect, table, ordered, count, None
-                )
-            sql, names = found
-            flat = [row[i] for row in rows[start : start + count] for i in index]
-            cursor.execute(sql, flat if names is None else dict(zip(names, flat, strict=True)))
-    finally:
-        cursor.close()
+    _insert_rows(connection, table, ordered, [[row[i] for i in index] for row in rows], None)
 
 
 class PlainSelect:
