@@ -11,9 +11,15 @@ Why these settings:
 - on_starting: brings the database to the current schema (Flask-Migrate) and applies any
   delivery that was stored but not applied when the server last stopped, once, in the master
   process before the workers fork; create_app() itself never does either.
+- when_ready: starts the applier process, `flask deliveries run-applier`, which applies
+  stored deliveries to their Scheduling Requests right after they are acknowledged
+  (webapp/webhooks/applier.py); on_exit stops it once the workers are gone, so that it
+  applies what they stored last. WEBAPP_APPLIER_PROCESS=0 leaves it out: each worker then
+  applies what it stores. It is started with exec, not forked: no master state in it.
 - post_worker_init: starts the worker's applier thread (webapp/webhooks/applier.py), which
-  applies stored deliveries to their Scheduling Requests right after they are acknowledged.
-  Threads are started here, after the fork, never in the master: nothing crosses a fork.
+  wakes the worker's live streams when deliveries were applied and applies in the worker
+  itself whenever the applier process does not answer. Threads are started here, after the
+  fork, never in the master: nothing crosses a fork.
 - post_worker_init also starts the worker's outbox thread (webapp/outbox/), which sends
   webhooks, emails and sandbox notifications; worker_exit stops it.
 - worker_exit: a worker buffers the visits of tracked links in memory for up to 0.1 s
@@ -25,6 +31,8 @@ Why these settings:
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", str(min(4, 2 * (os.cpu_count() or 1)))))
@@ -118,3 +126,28 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
         if applied:
             server.log.info("applied %d delivery(ies) left pending by the last run", applied)
         db.engine.dispose()  # no connection may cross the fork into the workers
+
+
+def when_ready(server) -> None:  # type: ignore[no-untyped-def]
+    """Start the applier process (module docstring); it stops by itself if the master dies."""
+    server.applier_process = None
+    if os.environ.get("WEBAPP_APPLIER_PROCESS", "1") == "0":
+        return
+    command = [sys.executable, "-m", "flask", "--app", "webapp"]
+    command += ["deliveries", "run-applier", "--parent", str(os.getpid())]
+    server.applier_process = subprocess.Popen(command)  # noqa: S603 - a fixed command
+    server.log.info("applier process started (pid %s)", server.applier_process.pid)
+
+
+def on_exit(server) -> None:  # type: ignore[no-untyped-def]
+    """Stop the applier process after the workers: it applies what they stored last."""
+    process = getattr(server, "applier_process", None)
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(graceful_timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    except ChildProcessError:  # the master's own reaping got there first
+        pass

@@ -11,7 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.support.server import ROOT, Server, free_port, server_env, start_server, worker_pids
+from tests.support.server import (
+    ROOT,
+    Server,
+    child_pids,
+    free_port,
+    server_env,
+    start_server,
+    worker_pids,
+)
 
 __all__ = [
     "ROOT",
@@ -47,8 +55,9 @@ def start_gunicorn(
 
 
 def cpu_seconds(server: Server) -> float:
-    """CPU time (user + system) used so far by the master and its live workers."""
-    pids = [server.process.pid, *worker_pids(server.process.pid)]
+    """CPU time (user + system) used so far by the master and its live children: the
+    workers and the applier process."""
+    pids = [server.process.pid, *child_pids(server.process.pid)]
     return sum(process_cpu_seconds(pid) for pid in pids)
 
 

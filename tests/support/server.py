@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from tests.support import leakguard
 from tests.support.config import TEST_DATABASE_URL
+from webapp import doorbell
+from webapp.webhooks.applier import database_key
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -149,8 +152,9 @@ def start_server(
         database_url=env.get("DATABASE_URL", ""),
         name=name,
     )
+    with_applier = app_spec == "webapp:create_app()" and env.get("WEBAPP_APPLIER_PROCESS") != "0"
     try:
-        wait_until_healthy(server, startup_timeout, workers)
+        wait_until_healthy(server, startup_timeout, workers, with_applier)
     except BaseException:
         server.stop()
         raise
@@ -213,8 +217,12 @@ def check_log_for_secrets(server: Server) -> None:
         raise AssertionError(f"gunicorn log {server.log_path} shows {', '.join(leaked)}")
 
 
-def wait_until_healthy(server: Server, timeout: float, workers: int = 0) -> None:
-    """Until /healthz answers 200 and (when `workers` is given) that many workers run."""
+def wait_until_healthy(
+    server: Server, timeout: float, workers: int = 0, applier: bool = False
+) -> None:
+    """Until /healthz answers 200, (when `workers` is given) that many workers run and (with
+    `applier`) the applier process answers its doorbell, having applied what was pending."""
+    bell = doorbell.address(database_key(make_url(server.database_url))) if applier else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -224,7 +232,11 @@ def wait_until_healthy(server: Server, timeout: float, workers: int = 0) -> None
             )
         try:
             answer = httpx.get(server.base_url + "/healthz", timeout=2)
-            if answer.status_code == 200 and len(worker_pids(server.process.pid)) >= workers:
+            if (
+                answer.status_code == 200
+                and len(worker_pids(server.process.pid)) >= workers
+                and (not applier or doorbell.ring(bell))
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -235,7 +247,19 @@ def wait_until_healthy(server: Server, timeout: float, workers: int = 0) -> None
 
 
 def worker_pids(master: int) -> list[int]:
-    """The gunicorn workers: the master's children, found through /proc."""
+    """The gunicorn workers: the master's children forked from it (the same command line;
+    the applier process, started with exec, has its own), found through /proc."""
+    command = _command_line(master)
+    return [pid for pid in child_pids(master) if _command_line(pid) == command]
+
+
+def applier_pids(master: int) -> list[int]:
+    """The applier process gunicorn.conf.py starts beside the workers (one, or none)."""
+    return [pid for pid in child_pids(master) if b"run-applier" in _command_line(pid)]
+
+
+def child_pids(master: int) -> list[int]:
+    """Every child process of `master`, found through /proc."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -250,6 +274,14 @@ def worker_pids(master: int) -> list[int]:
         if int(fields[1]) == master:
             pids.append(int(entry))
     return sorted(pids)
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 T = TypeVar("T")

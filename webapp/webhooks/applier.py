@@ -14,23 +14,36 @@ this process (webapp/wakeups.py); while any stream is open it also looks every W
 for changes other processes applied, so those streams hear of them without each polling the
 database (their own poll stays as the fallback).
 
-gunicorn starts it in each worker after the fork (gunicorn.conf.py, post_worker_init) and
-stops it on the way out (worker_exit); elsewhere (`flask run`) the first delivery starts it.
-Under TESTING the receiver applies in the request thread instead (receiver.py).
+Under gunicorn the applying is done by a process of its own, `flask deliveries run-applier`,
+which gunicorn.conf.py starts beside the workers (`serve()` below): the receiver rings its
+doorbell (webapp/doorbell.py) after each batch it stores. Applying is Python work that holds
+the GIL for long stretches; in a worker it competed with the request threads for it, and on
+its own the receiver answers about a sixth more deliveries a second (benchmarks/README.md).
+Each worker still runs an Applier thread, which wakes its live streams when the applier
+process applied something (the watch above), sweeps every SWEEP_SECONDS, and applies what its
+worker stores whenever no applier process answers the doorbell (none started, or it died):
+slower, never lost. gunicorn starts that thread in each worker after the fork
+(post_worker_init) and stops it on the way out (worker_exit); elsewhere (`flask run`) the
+first delivery starts it. Under TESTING the receiver applies in the request thread instead
+(receiver.py).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import select
+import signal
+import socket
 import threading
 import time
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from webapp import wakeups
+from webapp import doorbell, wakeups
 from webapp.webhooks import processing, refusals, store
 from webapp.webhooks.fold import Ready
 from webapp.writeturns import appliers_in_turn
@@ -64,13 +77,20 @@ class Applier:
         self._known_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._latest: Any = None
+        self.bell = doorbell.address(database_key(self.inbox.engine.url))
+        self._ringing = True  # the last ring was answered (for logging a change once)
+        self._listener: socket.socket | None = None  # the doorbell, in the applier process
 
-    def start(self) -> None:
-        """Start the thread (again, after a stop)."""
+    def start(self, sweep_now: bool = True) -> None:
+        """Start the thread (again, after a stop); its first sweep at once, or after
+        SWEEP_SECONDS when the caller has just applied what was pending."""
         with _guard:
             if self._thread is None or not self._thread.is_alive():
                 self._stopping.clear()
-                self._thread = threading.Thread(target=self._run, name="applier", daemon=True)
+                first_sweep = 0.0 if sweep_now else time.monotonic() + self.sweep_seconds
+                self._thread = threading.Thread(
+                    target=self._run, args=(first_sweep,), name="applier", daemon=True
+                )
                 self._thread.start()
 
     def wake(self) -> None:
@@ -78,6 +98,23 @@ class Applier:
         self._wake.set()
         if self._thread is None and self.start_on_wake:
             self.start()
+
+    def answer(self, doorbell_listener: socket.socket) -> None:
+        """Wait on this doorbell (bound, non-blocking) between batches: the applier process."""
+        self._listener = doorbell_listener
+
+    def stored(self, stored: list[Ready]) -> None:
+        """Deliveries this process stored (committed): ring the applier process, or, when
+        none answers, apply them in this process (they come read already)."""
+        ringing = doorbell.ring(self.bell)
+        if ringing != self._ringing:
+            self._ringing = ringing
+            if ringing:
+                log.info("the applier process answers again; this worker stops applying")
+            else:
+                log.info("no applier process answers; this process applies what it stores")
+        if not ringing:
+            self.hand_over(stored)
 
     def hand_over(self, stored: list[Ready]) -> None:
         """Deliveries this process stored, already read: apply them now."""
@@ -100,11 +137,12 @@ class Applier:
         (or another process)."""
         self._stopping.set()
         self._wake.set()
+        if self._listener is not None:
+            doorbell.ring(self.bell)  # out of its select() at once
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
-    def _run(self) -> None:
-        next_sweep = 0.0  # at once: whatever a previous run left pending
+    def _run(self, next_sweep: float) -> None:
         retry = RETRY_SECONDS
         while not self._stopping.is_set():
             now = time.monotonic()
@@ -130,7 +168,23 @@ class Applier:
             if listening:
                 self._watch()
             timeout = WATCH_SECONDS if listening else IDLE_SECONDS
-            self._wake.wait(max(0.0, min(timeout, next_sweep - time.monotonic())))
+            self._sleep(max(0.0, min(timeout, next_sweep - time.monotonic())))
+
+    def _sleep(self, timeout: float) -> None:
+        """Until woken (or the doorbell rings, in the applier process) or `timeout`. This
+        thread reads the doorbell itself, and only here: rings that come while it applies
+        wait in the socket and count as one, where a thread of their own would take the GIL
+        from the applying at every ring."""
+        if self._listener is None:
+            self._wake.wait(timeout)
+            return
+        if not self._wake.is_set() and select.select([self._listener], [], [], timeout)[0]:
+            self._wake.set()
+        try:
+            while True:
+                self._listener.recv(16)
+        except BlockingIOError:
+            pass
 
     def _apply_pending(self) -> None:
         while not self._stopping.is_set():
@@ -158,6 +212,65 @@ class Applier:
         if latest != self._latest:
             self._latest = latest
             wakeups.notify()
+
+
+def database_key(url: URL) -> str:
+    """What names one database for the doorbell, however its URL is spelt (driver, options,
+    password): its kind, server and name; a SQLite file by its full path."""
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        database = os.path.abspath(database)
+    return f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{database}"
+
+
+def serve(app: Flask, parent: int | None = None) -> None:
+    """Be the applier process until SIGTERM or SIGINT (or, with `parent`, until that process
+    is gone): the Applier's thread waits on the doorbell and applies at each ring. It is
+    `flask deliveries run-applier`, which gunicorn.conf.py starts. While another applier
+    process holds this database's doorbell (a server being replaced, a second server on the
+    same machine and database), it waits and takes over when that one is gone."""
+    found = applier(app)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+
+    def running() -> bool:
+        return not stopping.is_set() and (parent is None or os.getppid() == parent)
+
+    listener = None
+    waited = False
+    while listener is None and running():
+        try:
+            # What is pending first: once the doorbell answers, nothing stored before it
+            # waits for a sweep (what the tests' servers rely on when they are "up").
+            found.apply_now()
+        except SQLAlchemyError as exc:
+            log.warning("deliveries stay pending: database error (%s)", exc)
+        try:
+            listener = doorbell.listen(found.bell)
+        except OSError:
+            if not waited:
+                log.warning("waiting: another applier process serves this database")
+            waited = True
+            stopping.wait(IDLE_SECONDS)
+    if listener is None:
+        return
+    listener.setblocking(False)
+    found.answer(listener)
+    found.start(sweep_now=False)  # what was pending was applied just before listening
+    log.info("applier process %d applies the deliveries the workers store", os.getpid())
+    try:
+        while running():
+            stopping.wait(IDLE_SECONDS)
+        if not stopping.is_set():
+            log.warning("the server that started this applier process is gone")
+    finally:
+        found.stop()
+        listener.close()
 
 
 def applier(app: Flask) -> Applier:

@@ -1,13 +1,14 @@
-"""`flask deliveries ...`: reprocess failed deliveries and apply pending ones by hand."""
+"""`flask deliveries ...`: reprocess failed deliveries, apply pending ones by hand, and run
+the applier process."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from webapp.audit.reprocessing import record_reprocessed, record_reprocessed_failed
-from webapp.webhooks import processing
+from webapp.webhooks import applier, processing
 
 deliveries = AppGroup("deliveries", help="Cronofy deliveries received by the webhook receiver.")
 
@@ -44,6 +45,20 @@ def apply_pending_command() -> None:
     on their own; this is for a server that is stopped)."""
     counts = processing.drain(processing.current_inbox())
     click.echo(f"applied {sum(counts.values())} pending delivery(ies)")
+
+
+@deliveries.command("run-applier")
+@click.option(
+    "--parent",
+    type=int,
+    help="Stop when this process (the one that started this one) is gone: how gunicorn starts it.",
+)
+def run_applier_command(parent: int | None) -> None:
+    """Apply deliveries as the receiver stores them, in this process, until SIGTERM.
+
+    gunicorn starts one beside its workers (gunicorn.conf.py); without it the workers
+    apply what they store themselves."""
+    applier.serve(current_app._get_current_object(), parent)  # type: ignore[attr-defined]
 
 
 def register(app: Flask) -> None:

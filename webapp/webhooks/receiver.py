@@ -10,7 +10,8 @@ duplicate: the unique hash decides, without a look-up. An authentic body that ca
 read is stored as failed, with the reason, for an admin to see and reprocess.
 
 Applying stored deliveries to their Scheduling Requests happens right after, off the
-request: the batch's commit wakes this process's applier (applier.py). With
+request: after the batch's commit the writer rings the applier process (applier.py), or,
+when none answers, hands the batch to this process's applier thread. With
 RECEIVER_APPLY_INLINE (the default under TESTING) the request thread applies them itself
 right after the commit instead, so that a test sees the applied state when the answer comes.
 """
@@ -131,8 +132,8 @@ class Receiver:
                 outcomes[first[digest]] = STORED
                 stored.append(Ready(delivery_id, item.received_at, item.notification))
         if stored and not self.inline:
-            try:  # what this process stored, already read: the applier need not read it again
-                applier.applier(self.app).hand_over(stored)
+            try:  # the applier process applies them (or, without one, this process's applier)
+                applier.applier(self.app).stored(stored)
             except Exception:  # stored already: the answer must not change; a sweep applies it
                 log.exception("could not hand deliveries to the applier")
         return outcomes
