@@ -322,11 +322,10 @@ def throughput_and_live(s: Settings, report: Report, stack: ExitStack) -> None:
             p95 <= 0.25 and live.missed == 0 and live.non_2xx == 0,
         )
         report.notes.append(
-            f"live: a stream waits for its worker's applier (woken at once when that worker "
-            f"applied the delivery, within {WATCH_SECONDS * 1000:.0f} ms when another worker "
-            f"did); SSE_POLL_INTERVAL {poll_interval:g} s is only the fallback, so it is no "
-            "longer half the expected latency; pauses between deliveries up to two poll "
-            "intervals, at random"
+            f"live: the applier process applies the delivery; the stream's worker notices "
+            f"within {WATCH_SECONDS * 1000:.0f} ms (its applier thread's watch) and wakes it; "
+            f"SSE_POLL_INTERVAL {poll_interval:g} s is only the fallback; pauses between "
+            "deliveries up to two poll intervals, at random"
         )
         report.notes.append(
             f"live stream events seen: {dict(live.events)}, reconnects {live.reconnects}"
