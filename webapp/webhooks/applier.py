@@ -18,8 +18,7 @@ Under gunicorn the applying is done by a process of its own, `flask deliveries r
 which gunicorn.conf.py starts beside the workers (`serve()` below): the receiver rings its
 doorbell (webapp/doorbell.py) after each batch it stores. Applying is Python work that holds
 the GIL for long stretches; in a worker it competed with the request threads for it, and on
-its own the receiver answers more deliveries a second (+3% to +18% measured,
-benchmarks/README.md).
+its own the receiver answers about a tenth more deliveries a second (benchmarks/README.md).
 Each worker still runs an Applier thread, which wakes its live streams when the applier
 process applied something (the watch above), sweeps every SWEEP_SECONDS, and applies what its
 worker stores whenever no applier process answers the doorbell (none started, or it died):
