@@ -38,3 +38,13 @@ def test_a_lone_surrogate_in_an_identifier_is_a_payload_error():
 
     with pytest.raises(PayloadError, match="surrogate"):
         identifier({"id": "srq_\ud800"}, "id", "scheduling_request", 200)
+
+
+def test_only_nul_and_lone_surrogates_are_unstorable_in_ascii_and_any_script():
+    from webapp.webhooks.untrusted import printable, storable
+
+    assert storable("srq_123 Interview at Globex") and storable("Zoë 面接 🎉")
+    assert not storable("srq_\x00") and not storable("Zoë \x00")  # the ASCII path and the other
+    assert not storable("a\ud800") and not storable("\udfff")
+    assert printable("Zoë \x00 and \ud800") == "Zoë \ufffd and \ufffd"
+    assert printable("plain ascii") == "plain ascii"
