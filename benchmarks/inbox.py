@@ -19,25 +19,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
 
-from sqlalchemy import create_engine, text
-
 from benchmarks.deliveries import DeliveryFactory
 from benchmarks.loadgen import LoadResult, run_load
 from benchmarks.phases import Settings, compare, interleaved, record_run
 from benchmarks.report import Report, ms
 from benchmarks.servers import Server, cpu_seconds
+from tests.support.deliveries import count_with_status
 
 DRAIN_TIMEOUT = 60.0
 
 
 def pending_count(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            query = text("SELECT count(*) FROM deliveries WHERE status = 'pending'")
-            return int(connection.execute(query).scalar_one())
-    finally:
-        engine.dispose()
+    return count_with_status(database_url, "pending")
 
 
 def wait_drained(database_url: str, timeout: float = DRAIN_TIMEOUT) -> tuple[float, int]:

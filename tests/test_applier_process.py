@@ -13,10 +13,15 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.support.deliveries import RECEIVER, notification_body, signed_headers, store_unapplied
+from tests.support.deliveries import (
+    RECEIVER,
+    count_with_status,
+    notification_body,
+    signed_headers,
+    store_unapplied,
+)
 from tests.support.server import ROOT, applier_pids, eventually, running_server
 from webapp import doorbell
 from webapp.models import utcnow
@@ -92,13 +97,7 @@ def test_stored_deliveries_ring_the_applier_process_and_are_applied_here_without
 
 
 def applied_count(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            query = text("SELECT count(*) FROM deliveries WHERE status = 'applied'")
-            return int(connection.execute(query).scalar_one())
-    finally:
-        engine.dispose()
+    return count_with_status(database_url, "applied")
 
 
 def post_delivery(server, srq_id: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
 from webapp.database import write_connection
@@ -129,3 +130,15 @@ def refusals(app: Flask) -> list[RefusedDelivery]:
         )
         db.session.expunge_all()
         return rows
+
+
+def count_with_status(database_url: str, status: str) -> int:
+    """How many deliveries have `status` in the database at `database_url`: a running
+    server's, read from outside it (its own engine, disposed after)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT count(*) FROM deliveries WHERE status = :status")
+            return int(connection.execute(query, {"status": status}).scalar_one())
+    finally:
+        engine.dispose()
