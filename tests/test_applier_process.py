@@ -73,6 +73,15 @@ def test_each_database_has_its_own_bell_however_its_url_is_spelt(tmp_path, monke
     assert doorbell.address(relative) == doorbell.address(absolute) != doorbell.address(other)
 
 
+def test_without_abstract_sockets_the_applier_process_ends_at_once(app, monkeypatch):
+    monkeypatch.setattr(doorbell, "supported", lambda: False)
+    assert doorbell.ring(doorbell.address("anything")) is False
+    started = time.monotonic()
+    appliers.serve(app)  # returns: it would wait forever for a ring nobody can send
+    assert time.monotonic() - started < 5
+    doorbell.listen(appliers.applier(app).bell).close()  # it never took the doorbell
+
+
 # --- the receiver's side -------------------------------------------------------------------
 
 

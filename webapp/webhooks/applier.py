@@ -229,6 +229,9 @@ def serve(app: Flask, parent: int | None = None) -> None:
     `flask deliveries run-applier`, which gunicorn.conf.py starts. While another applier
     process holds this database's doorbell (a server being replaced, a second server on the
     same machine and database), it waits and takes over when that one is gone."""
+    if not doorbell.supported():  # no one could ring it: the workers apply themselves
+        log.warning("not applying: the applier process needs Linux (abstract unix sockets)")
+        return
     found = applier(app)
     stopping = threading.Event()
 
