@@ -165,6 +165,33 @@ def test_concurrent_submissions_of_one_form_make_one_batch(app, public_link, sta
     assert len(batches(app)) == 1 and count(app) == 50
 
 
+def test_a_twin_submission_that_commits_during_validation_is_the_answer(
+    app, public_link, staff, monkeypatch
+):
+    """The race of the test above, made certain: the twin commits between this request's key
+    check and its duplicate check, so every row reads as taken; the twin's batch is the answer."""
+    import webapp.links.bulk as bulk
+
+    content = "correlation_id\nrace-a\nrace-b\n"
+    real_in_use = bulk.correlation_ids_in_use
+    twin: list = []
+
+    def twin_commits_first(correlation_ids):
+        if not twin:  # only in the first request; the twin itself runs the real check
+            twin.append(None)
+            with ThreadPoolExecutor(1) as pool:
+                client = sign_in(app.test_client(), staff.id)
+                twin[0] = pool.submit(upload, client, public_link, content, key="t" * 32).result()
+        return real_in_use(correlation_ids)
+
+    monkeypatch.setattr(bulk, "correlation_ids_in_use", twin_commits_first)
+    answer = upload(sign_in(app.test_client(), staff.id), public_link, content, key="t" * 32)
+    assert twin[0].status_code == 303, twin[0].get_data(as_text=True)[:500]
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:500]
+    assert answer.headers["Location"] == twin[0].headers["Location"]
+    assert len(batches(app)) == 1 and count(app) == 2
+
+
 def test_excel_files_work(app, staff_client, public_link):
     """Excel where the decimal mark is a comma: a BOM, ";" between cells, CRLF line ends."""
     content = (

@@ -117,6 +117,12 @@ def import_tracked_links(
 
     cleaned, row_errors = _validate_rows(public_link_id, rows)
     if row_errors:
+        # The same form sent twice at once: the other request may have committed this key's
+        # batch after the check above, and then its rows read here as taken. That upload
+        # succeeded; answer with it rather than with errors about its own links.
+        earlier = _batch_with_key(idempotency_key)
+        if earlier is not None:
+            return BulkOutcome(earlier, created=False)
         raise BulkRejected(row_errors=row_errors, row_count=len(rows))
 
     try:
