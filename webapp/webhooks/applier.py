@@ -30,6 +30,7 @@ first delivery starts it. Under TESTING the receiver applies in the request thre
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import select
@@ -264,6 +265,7 @@ def serve(app: Flask, parent: int | None = None) -> None:
         return
     listener.setblocking(False)
     found.answer(listener)
+    gc.freeze()  # what is loaded lives as long as the process (gunicorn.conf.py says why)
     found.start(sweep_now=False)  # what was pending was applied just before listening
     log.info("applier process %d applies the deliveries the workers store", os.getpid())
     try:
