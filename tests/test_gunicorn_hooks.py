@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import os
 import runpy
+import signal
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,5 +27,10 @@ def test_a_worker_freezes_what_it_loaded_so_full_collections_skip_it():
             status = 0 if frozen >= loaded and len(gc.get_objects()) < loaded // 10 else 2
         finally:
             os._exit(status)
-    _, wait_status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(wait_status) == 0
+    deadline = time.monotonic() + 60
+    while (ended := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if ended[0] == 0:  # a forked child stuck on a lock another thread held: fail, not hang
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert ended[0] == pid and os.waitstatus_to_exitcode(ended[1]) == 0
