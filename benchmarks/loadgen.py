@@ -34,11 +34,17 @@ class LoadResult:
     errors: int = 0
     client_cpu: float = 0.0  # seconds of this process's CPU during the measured window
     server_cpu: float = 0.0  # seconds of the server's CPU in the same window (from `probe`)
+    applier_cpu: float = 0.0  # of server_cpu, the applier process's part (the app's receiver)
     sample_response: bytes = b""
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_cpu_per_request(self) -> float:
+        """Seconds of server CPU per answered request in the measured window."""
+        return self.server_cpu / self.requests if self.requests else float("nan")
 
     def percentile(self, fraction: float) -> float:
         return percentile(self.latencies, fraction)

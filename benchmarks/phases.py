@@ -13,7 +13,6 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,9 +25,9 @@ from benchmarks.report import Report, ms, ratio
 from benchmarks.seed import EMAIL, PASSWORD, prepare_app
 from benchmarks.servers import (
     ROOT,
+    CpuProbe,
     Server,
     app_env,
-    cpu_seconds,
     free_port,
     peak_rss_kib,
     start_gunicorn,
@@ -95,6 +94,7 @@ def interleaved(
     results: dict[str, list[LoadResult]] = {side: [] for side in sides}
     for rep in range(s.reps):
         for side, (server, make_request) in sides.items():
+            probe = CpuProbe(server)
             result = asyncio.run(
                 run_load(
                     server.base_url,
@@ -102,9 +102,10 @@ def interleaved(
                     concurrency=s.concurrency,
                     duration=s.duration,
                     warmup=s.warmup,
-                    probe=partial(cpu_seconds, server),
+                    probe=probe,
                 )
             )
+            result.applier_cpu = probe.applier_seconds()
             results[side].append(result)
             record_run(report, name, rep, side, result, ok)
             if after and side in after:
@@ -145,6 +146,25 @@ def compare(
         p50 = statistics.median(r.percentile(0.5) for r in results[side])
         p99 = statistics.median(r.percentile(0.99) for r in results[side])
         report.add(f"{name}: {side} latency p50 / p99", f"{ms(p50)} / {ms(p99)} ms", "-", None)
+    add_cpu_per_request(report, name, results, {"app": "app", "bare": "bare"})
+
+
+def add_cpu_per_request(
+    report: Report, name: str, results: dict[str, list[LoadResult]], labels: dict[str, str]
+) -> None:
+    """Server CPU per request, each side's median over its repetitions: the servers are
+    CPU-bound on this machine, so this is what a throughput ratio is made of. Where an
+    applier process did work, its part is shown beside the rest (master and workers)."""
+    figures = []
+    for side, label in labels.items():
+        runs = results[side]
+        total = statistics.median(r.server_cpu_per_request for r in runs) * 1e6
+        applying = statistics.median(r.applier_cpu / max(r.requests, 1) for r in runs) * 1e6
+        figure = f"{label} {total:.0f}"
+        if applying > 0.01 * total:  # the baselines' applier processes sit idle
+            figure += f" (workers {total - applying:.0f} + applier process {applying:.0f})"
+        figures.append(figure)
+    report.add(f"{name}: server CPU per request (us)", ", ".join(figures), "-", None)
 
 
 def client_ceiling(s: Settings, report: Report, bare_302: dict, logdir: Path) -> None:
@@ -248,6 +268,9 @@ def redirect_phase(
         p50 = statistics.median(r.percentile(0.5) for r in results[side])
         p99 = statistics.median(r.percentile(0.99) for r in results[side])
         report.add(f"redirect: {label} latency p50 / p99", f"{ms(p50)} / {ms(p99)} ms", "-", None)
+    add_cpu_per_request(
+        report, "redirect", results, {"app": "app", "same": "same work", "bare": "constant 302"}
+    )
     sizes = {side: len(results[side][0].sample_response) for side in results}
     report.notes.append(
         "redirect response sizes (status line + headers + body): "

@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.support.server import (
     ROOT,
     Server,
+    applier_pids,
     child_pids,
     free_port,
     server_env,
@@ -23,6 +24,7 @@ from tests.support.server import (
 
 __all__ = [
     "ROOT",
+    "CpuProbe",
     "Server",
     "app_env",
     "cpu_seconds",
@@ -59,6 +61,26 @@ def cpu_seconds(server: Server) -> float:
     workers and the applier process."""
     pids = [server.process.pid, *child_pids(server.process.pid)]
     return sum(process_cpu_seconds(pid) for pid in pids)
+
+
+class CpuProbe:
+    """`cpu_seconds` as run_load's probe, which reads it at both ends of the measured
+    window, keeping apart the applier process's part of each reading: where a delivery's
+    CPU goes, the workers (storing) or the applier process (applying)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.applier_readings: list[float] = []
+
+    def __call__(self) -> float:
+        appliers = applier_pids(self.server.process.pid)
+        self.applier_readings.append(sum(process_cpu_seconds(pid) for pid in appliers))
+        return cpu_seconds(self.server)
+
+    def applier_seconds(self) -> float:
+        """The applier process's CPU between the first and the last reading."""
+        readings = self.applier_readings
+        return readings[-1] - readings[0] if len(readings) > 1 else 0.0
 
 
 def peak_rss_kib(server: Server) -> dict[int, int]:
